@@ -1,0 +1,222 @@
+"""Typed configuration: `params.yaml` (+ dotted overrides) → a validated `Config`.
+
+`params.yaml` is the single source of defaults; flows and DVC pass overrides of the same
+dotted keys (`train.loss=mm`). Every bad key or value is refused with one line that names
+the key and what is allowed, before any work starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gan_core.errors import ConfigError
+
+BUILTIN_DATASETS = ("ring8", "grid25", "digits")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    # ring8 | grid25 | digits, or any other name for a user dataset read from `path`.
+    name: str = "ring8"
+    # A user dataset: a .npy/.npz file of shape (n, d) or (n, c, h, w), or a folder of images.
+    path: str | None = None
+    # Samples drawn from a synthetic mixture for training (a finite, versioned dataset).
+    n_train: int = Field(100_000, ge=16)
+    # Real samples kept apart for evaluation only (never seen in training).
+    n_heldout: int = Field(20_000, ge=16)
+    # For real datasets (digits, user files): fraction held out for evaluation.
+    heldout_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _user_dataset_needs_path(self) -> "DataConfig":
+        if self.name not in BUILTIN_DATASETS and not self.path:
+            raise ValueError(
+                f"unknown dataset '{self.name}'; allowed: {', '.join(BUILTIN_DATASETS)}, "
+                "or a user dataset name with data.path set to a .npy/.npz file or an image folder"
+            )
+        return self
+
+
+class ModelConfig(_Section):
+    # Latent dimension of z ~ N(0, I).
+    z_dim: int = Field(16, ge=1, le=4096)
+    # Width and depth of the MLP pair used for vector data.
+    hidden: int = Field(256, ge=4, le=8192)
+    layers: int = Field(3, ge=1, le=16)
+    # Base channel count of the DCGAN-style pair used for image data.
+    channels: int = Field(64, ge=4, le=1024)
+
+
+class TrainConfig(_Section):
+    # ns: minimise -E log D(G(z)) (non-saturating, default); mm: minimise E log(1 - D(G(z))).
+    loss: Literal["ns", "mm"] = "ns"
+    # Discriminator steps per generator step (Algorithm 1's k).
+    k: int = Field(1, ge=1, le=100)
+    # Generator steps.
+    steps: int = Field(10_000, ge=1)
+    batch_size: int = Field(256, ge=1, le=1_000_000)
+    lr_g: float = Field(1e-4, gt=0.0, le=1.0)
+    lr_d: float = Field(1e-4, gt=0.0, le=1.0)
+    beta1: float = Field(0.5, ge=0.0, lt=1.0)
+    beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    # none | linear (both learning rates decay linearly to zero over `steps`).
+    lr_decay: Literal["none", "linear"] = "linear"
+    # Exponential moving average of the generator's weights used for sampling (0 = off).
+    ema: float = Field(0.999, ge=0.0, lt=1.0)
+    # Write a checkpoint every this many generator steps (and at the end).
+    checkpoint_every: int = Field(1_000, ge=1)
+    # Hand per-step diagnostics to callbacks every this many steps (one host sync each time).
+    log_every: int = Field(50, ge=1)
+    # Generate samples from a fixed noise vector every this many steps.
+    sample_every: int = Field(2_000, ge=1)
+    # Show a progress bar (off automatically when not attached to a terminal).
+    progress: bool = True
+
+
+class EvaluateConfig(_Section):
+    # Generated samples for the mode/quality metrics (the VEEGAN/PacGAN protocol uses 2,500).
+    n_metric_samples: int = Field(2_500, ge=10)
+    # Samples per side for the fresh-discriminator JSD estimate.
+    n_jsd: int = Field(20_000, ge=100)
+    # Confidence level of the JSD interval.
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+
+
+class Config(_Section):
+    # One seed for torch, numpy and Python.
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    # auto (CUDA when present, else CPU) | cpu | cuda | cuda:N
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted-key view (`train.loss`), as logged to trackers."""
+        return dict(_flatten(self.to_dict()))
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = ""):
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def _known_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(_known_keys(ann, prefix + name + "."))
+    return keys
+
+
+def _allowed_hint(err: dict[str, Any]) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "literal_error":
+        return f"allowed: {ctx.get('expected')}"
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"allowed: {bounds[kind]} {limit}"
+    if kind == "string_pattern_mismatch" and "device" in map(str, err["loc"]):
+        return "allowed: auto, cpu, cuda, cuda:N"
+    return ""
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the dotted key, the reason and the allowed values."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p not in ("", None))
+        if err["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(loc, _known_keys(), n=1, cutoff=0.5)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            lines.append(f"config: unknown key '{loc}'{hint}")
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        got = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
+        hint = _allowed_hint(err)
+        where = f"'{loc}'" if loc else "config"
+        lines.append(f"config: {where}: {msg}{got}" + (f"; {hint}" if hint else ""))
+    return "; ".join(lines)
+
+
+def parse_overrides(overrides: Sequence[str] | Mapping[str, Any] | None) -> dict[str, Any]:
+    """`["train.loss=mm", "seed=3"]` or `{"train.loss": "mm"}` → nested dict (YAML-typed values)."""
+    if not overrides:
+        return {}
+    items: list[tuple[str, Any]] = []
+    if isinstance(overrides, Mapping):
+        items = list(overrides.items())
+    else:
+        for text in overrides:
+            if "=" not in text:
+                raise ConfigError(f"config: override '{text}' must look like key=value (e.g. train.loss=mm)")
+            key, raw = text.split("=", 1)
+            items.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None))
+    nested: dict[str, Any] = {}
+    for key, value in items:
+        if not key or any(not p for p in key.split(".")):
+            raise ConfigError(f"config: override key '{key}' is not a dotted key like train.loss")
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"config: override '{key}' conflicts with another override")
+        node[parts[-1]] = value
+    return nested
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build_config(raw: Mapping[str, Any] | None = None, overrides: Any = None) -> Config:
+    """Validate a raw mapping plus overrides; raise ConfigError with one clear line."""
+    merged = _merge(dict(raw or {}), parse_overrides(overrides))
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def load_config(path: str | Path = "params.yaml", overrides: Any = None) -> Config:
+    """Read `params.yaml` (missing file → all defaults) and apply dotted overrides."""
+    path = Path(path)
+    raw: Any = {}
+    if path.exists():
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"config: {path} is not valid YAML{where}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config: {path} must hold a mapping of sections (data, model, train, evaluate)")
+    return build_config(raw, overrides)
