@@ -69,6 +69,8 @@ class TrainConfig(_Section):
     beta2: float = Field(0.999, ge=0.0, lt=1.0)
     # none | linear (both learning rates decay linearly to zero over `steps`).
     lr_decay: Literal["none", "linear"] = "linear"
+    # R1 penalty weight (zero-centred gradient penalty on real data; 0 = plain Algorithm 1).
+    r1: float = Field(0.0, ge=0.0, le=1000.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # Write a checkpoint every this many generator steps (and at the end).

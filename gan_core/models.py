@@ -23,27 +23,41 @@ def _mlp(n_in: int, n_out: int, hidden: int, layers: int, act: type[nn.Module], 
     return nn.Sequential(*mods)
 
 
-class MLPGenerator(nn.Module):
+class _Standardised(nn.Module):
+    """Holds the data's per-dimension mean and std as buffers (saved with the weights), so
+    the networks work in unit-scale coordinates whatever the data's range."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("data_mean", torch.zeros(dim))
+        self.register_buffer("data_std", torch.ones(dim))
+
+    def set_data_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.data_mean.copy_(mean)
+        self.data_std.copy_(std.clamp_min(1e-8))
+
+
+class MLPGenerator(_Standardised):
     """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded)."""
 
     def __init__(self, z_dim: int, out_dim: int, hidden: int = 256, layers: int = 3):
-        super().__init__()
+        super().__init__(out_dim)
         self.z_dim = z_dim
         self.net = _mlp(z_dim, out_dim, hidden, layers, nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.net(z) * self.data_std + self.data_mean
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(_Standardised):
     """x (n, d) → logit (n,): LeakyReLU MLP."""
 
     def __init__(self, in_dim: int, hidden: int = 256, layers: int = 3):
-        super().__init__()
+        super().__init__(in_dim)
         self.net = _mlp(in_dim, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).squeeze(-1)
+        return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
 
 
 class ConvGenerator(nn.Module):

@@ -51,6 +51,25 @@ class TrainResult:
     config: dict = field(default_factory=dict)
 
 
+def discriminator_step(D: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, fake: torch.Tensor, r1: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ascent step on V for D: maximise log D(x) + log(1 - D(fake)). Returns (loss, real logits).
+
+    `r1` > 0 adds the zero-centred penalty r1/2 · E||∇_x logit(x)||² on real data (Mescheder
+    et al. 2018), which vanishes at the equilibrium p_g = p_data, D = 1/2."""
+    if r1 > 0:
+        x = x.detach().requires_grad_(True)
+    real_logits, fake_logits = D(x), D(fake.detach())
+    loss = discriminator_loss(real_logits, fake_logits)
+    total = loss
+    if r1 > 0:
+        (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
+        total = loss + 0.5 * r1 * grad.pow(2).flatten(1).sum(1).mean()
+    opt.zero_grad(set_to_none=True)
+    total.backward()
+    opt.step()
+    return loss.detach(), real_logits.detach()
+
+
 def sample(generator: nn.Module, n: int, *, seed: int = 0, batch: int = 8_192) -> np.ndarray:
     """n samples from `generator` (eval mode, no grad), reproducible for a seed."""
     device = next(generator.parameters()).device
@@ -74,12 +93,16 @@ class _Trainer:
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
         seed_everything(cfg.seed)
         self.G, self.D = (m.to(self.device) for m in build_models(cfg.model, data.sample_shape))
+        self.real = torch.as_tensor(data.train, device=self.device)
+        if data.kind == "vector":  # both networks see unit-scale coordinates
+            mean, std = self.real.mean(0), self.real.std(0)
+            self.G.set_data_stats(mean, std)
+            self.D.set_data_stats(mean, std)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.tc.ema > 0 else None
         betas = (self.tc.beta1, self.tc.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.tc.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.tc.lr_d, betas=betas)
-        # Data pre-placed on the device; one device generator drives minibatches and noise.
-        self.real = torch.as_tensor(data.train, device=self.device)
+        # Data pre-placed on the device (above); one device generator drives minibatches and noise.
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_z = torch.randn(N_FIXED_NOISE, cfg.model.z_dim, generator=self.rng, device=self.device)
         self.history: dict[str, list[float]] = {k: [] for k in ("step", *DIAGNOSTICS)}
@@ -154,11 +177,7 @@ class _Trainer:
             x, z = self._batch()
             with torch.no_grad():
                 fake = G(z)
-            real_logits, fake_logits = D(x), D(fake)
-            d_loss = discriminator_loss(real_logits, fake_logits)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            d_loss, real_logits = discriminator_step(D, self.opt_d, x, fake, self.tc.r1)
         # (2) Update G once: minimise -log D(G(z)) (ns) or log(1 - D(G(z))) (mm).
         D.requires_grad_(False)
         z = torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
@@ -174,7 +193,7 @@ class _Trainer:
                 for b_ema, b in zip(self.G_ema.buffers(), G.buffers()):
                     b_ema.copy_(b)
         return torch.stack([
-            d_loss.detach(), g_loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
+            d_loss, g_loss.detach(), torch.sigmoid(real_logits).mean(),
             torch.sigmoid(g_logits.detach()).mean(), grad_norm.detach(),
         ])
 
@@ -271,10 +290,7 @@ def generator_grad_norm_at_start(cfg: Config, data: Dataset, d_steps: int = 200)
         x, z = tr._batch()
         with torch.no_grad():
             fake = tr.G(z)
-        loss = discriminator_loss(tr.D(x), tr.D(fake))
-        tr.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        tr.opt_d.step()
+        discriminator_step(tr.D, tr.opt_d, x, fake)
     z = torch.randn(tr.tc.batch_size, cfg.model.z_dim, generator=tr.rng, device=tr.device)
     g_loss = generator_loss(tr.D(tr.G(z)), cfg.train.loss)
     tr.G.zero_grad(set_to_none=True)

@@ -1,0 +1,60 @@
+"""Critics for the JSD estimator: many small MLPs trained at once, and a conv critic.
+
+`CriticEnsemble` holds C independent MLP critics in batched weight tensors, so C candidates
+cost one set of (larger) matrix products instead of C Python loops. Candidate c sees
+random Fourier features of its input at scale `scales[c]` (scale 0 = the raw input only):
+high scales resolve fine structure (many narrow modes), low scales generalise smoothly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class CriticEnsemble(nn.Module):
+    """C MLP critics on (n, d) inputs → logits (C, n)."""
+
+    def __init__(self, dim: int, scales: list[float], hidden: int = 128, layers: int = 2, n_features: int = 64, generator: torch.Generator | None = None):
+        super().__init__()
+        c = len(scales)
+        freqs = torch.randn(c, dim, n_features, generator=generator) * torch.tensor(scales, dtype=torch.float32)[:, None, None]
+        self.register_buffer("freqs", freqs)
+        self.register_buffer("uses_features", (torch.tensor(scales) > 0).float()[:, None, None])
+        widths = [dim + 2 * n_features] + [hidden] * layers + [1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for n_in, n_out in zip(widths[:-1], widths[1:]):
+            bound = 1 / math.sqrt(n_in)
+            self.weights.append(nn.Parameter((torch.rand(c, n_in, n_out, generator=generator) * 2 - 1) * bound))
+            self.biases.append(nn.Parameter((torch.rand(c, 1, n_out, generator=generator) * 2 - 1) * bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        proj = torch.einsum("nd,cdf->cnf", x, self.freqs)
+        feats = torch.cat([x.expand(len(self.freqs), *x.shape), proj.sin() * self.uses_features, proj.cos() * self.uses_features], -1)
+        h = feats
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < last:
+                h = torch.nn.functional.silu(h)
+        return h.squeeze(-1)
+
+
+class ConvCritic(nn.Module):
+    """(n, c, h, w) images → logits (1, n): a small conv net (one candidate)."""
+
+    def __init__(self, shape: tuple[int, int, int], channels: int = 32):
+        super().__init__()
+        c, side, _ = shape
+        mods: list[nn.Module] = []
+        in_ch, width = c, channels
+        while side > 4:
+            mods += [nn.Conv2d(in_ch, width, 3, 1, 1), nn.SiLU(), nn.Conv2d(width, width, 4, 2, 1), nn.SiLU()]
+            in_ch, width, side = width, width * 2, side // 2
+        self.net = nn.Sequential(*mods, nn.Flatten(), nn.Linear(in_ch * side * side, 128), nn.SiLU(), nn.Linear(128, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).T

@@ -1,0 +1,76 @@
+"""Figures as files: 2-D samples over mode centres, image grids, training curves.
+
+Pure matplotlib (Agg backend), no tracking code: callers decide where files go.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from gan_core.mixtures import GaussianMixture  # noqa: E402
+
+
+def scatter_figure(samples: np.ndarray, mixture: GaussianMixture | None = None, real: np.ndarray | None = None, title: str = "") -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    if real is not None:
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
+    ax.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:orange", alpha=0.5, label="generated")
+    if mixture is not None:
+        ax.scatter(mixture.centres[:, 0], mixture.centres[:, 1], marker="x", c="k", s=30, label="mode centres")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid_figure(images: np.ndarray, n: int = 64, title: str = "") -> Figure:
+    """Images (n, c, h, w) in [-1, 1] tiled into a square grid."""
+    images = np.clip((np.asarray(images[:n]) + 1) / 2, 0, 1)
+    side = int(np.ceil(np.sqrt(len(images))))
+    c, h, w = images.shape[1:]
+    grid = np.ones((side * (h + 1), side * (w + 1), c))
+    for i, img in enumerate(images):
+        r, col = divmod(i, side)
+        grid[r * (h + 1) : r * (h + 1) + h, col * (w + 1) : col * (w + 1) + w] = img.transpose(1, 2, 0)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
+    ax.axis("off")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def samples_figure(samples: np.ndarray, mixture: GaussianMixture | None = None, title: str = "") -> Figure:
+    """The right picture for the data: a scatter for 2-D vectors, a grid for images."""
+    if samples.ndim == 4:
+        return image_grid_figure(samples, title=title)
+    return scatter_figure(samples[:, :2], mixture, title=title)
+
+
+def curves_figure(history: Mapping[str, Sequence[float]], keys: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")) -> Figure:
+    steps = np.asarray(history["step"])
+    keys = [k for k in keys if k in history]
+    fig, axes = plt.subplots(len(keys), 1, figsize=(6, 1.8 * len(keys)), sharex=True)
+    for ax, key in zip(np.atleast_1d(axes), keys):
+        ax.plot(steps, history[key], lw=0.8)
+        ax.set_ylabel(key)
+    np.atleast_1d(axes)[-1].set_xlabel("generator step")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,72 @@
+"""Config: defaults, params.yaml, overrides, and one clear line for every bad key or value."""
+
+from pathlib import Path
+
+import pytest
+
+from gan_core.config import Config, build_config, load_config
+from gan_core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_params_yaml_is_valid_and_matches_contract():
+    assert (ROOT / "params.yaml").exists()
+    cfg = load_config(ROOT / "params.yaml")
+    assert cfg.train.loss in ("ns", "mm")
+    assert cfg.train.k >= 1 and cfg.train.steps >= 1
+    assert cfg.data.name in ("ring8", "grid25", "digits")
+
+
+def test_overrides_apply_with_yaml_types():
+    cfg = build_config({}, ["train.loss=mm", "seed=3", "train.lr_g=0.001", "data.name=grid25"])
+    assert (cfg.train.loss, cfg.seed, cfg.train.lr_g, cfg.data.name) == ("mm", 3, 0.001, "grid25")
+    assert build_config({}, {"train.k": 4}).train.k == 4
+
+
+def test_flat_view_uses_dotted_keys():
+    flat = Config().flat()
+    assert flat["train.loss"] == "ns" and "data.name" in flat and flat["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("train.lossx=mm", "unknown key 'train.lossx'; did you mean 'train.loss'?"),
+        ("trian.k=2", "unknown key 'trian'; did you mean 'train'?"),
+        ("train.lr_g=abc", "'train.lr_g'"),
+        ("seed=1.5", "'seed'"),
+        ("train.k=0", "'train.k'"),
+        ("train.steps=-5", "'train.steps'"),
+        ("train.batch_size=0", "'train.batch_size'"),
+        ("train.loss=wgan", "allowed: 'ns' or 'mm'"),
+        ("data.name=imagenet", "unknown dataset 'imagenet'; allowed: ring8, grid25, digits"),
+        ("device=tpu", "allowed: auto, cpu, cuda, cuda:N"),
+    ],
+)
+def test_bad_values_give_one_clear_line(override, expected):
+    with pytest.raises(ConfigError) as exc:
+        build_config({}, [override])
+    message = str(exc.value)
+    assert expected in message
+    assert "\n" not in message and "Traceback" not in message
+
+
+def test_out_of_range_names_the_bound():
+    with pytest.raises(ConfigError, match=r"'train.k'.*got 0.*allowed: >= 1"):
+        build_config({}, ["train.k=0"])
+
+
+def test_override_without_equals_is_refused():
+    with pytest.raises(ConfigError, match="key=value"):
+        build_config({}, ["train.loss"])
+
+
+def test_bad_yaml_file(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(bad)

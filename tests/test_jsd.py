@@ -1,0 +1,114 @@
+"""The fresh-discriminator JSD estimator against exactly known truths (small n, fast).
+
+Truths come from tests/data/jsd_truth.json (made by benchmarks/make_jsd_truth.py); one test
+recomputes a few of them here, so the cache cannot drift from the cases.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gan_core.errors import DataError
+from gan_core.jsd import estimate_jsd, jsd_from_discriminator
+from gan_core.mixtures import mixture_jsd
+from gan_core.models import MLPDiscriminator
+from gan_core.validation import validation_pairs
+
+TRUTH = json.loads((Path(__file__).parent / "data" / "jsd_truth.json").read_text())
+PAIRS = validation_pairs()
+FAST = dict(steps=800)
+
+
+def _samples(name, n, seed=0):
+    p, q = PAIRS[name]
+    rng = np.random.default_rng(seed)
+    return p.sample(n, rng), q.sample(n, rng)
+
+
+def test_cached_truths_cover_every_case_and_match_a_fresh_monte_carlo():
+    assert set(TRUTH) == set(PAIRS)
+    for name in ("grid25_shift_1std", "gauss8d_shift", "ring8_std_x3"):
+        value, stderr = mixture_jsd(*PAIRS[name], n=40_000, seed=99)
+        assert abs(value - TRUTH[name]["jsd"]) < 5 * stderr + 5 * TRUTH[name]["stderr"], name
+
+
+def test_identical_distributions_give_near_zero():
+    est = estimate_jsd(*_samples("identical_grid25", 4000), **FAST)
+    assert est.nats < 0.01 and est.ci_low == 0.0
+    assert est.unclipped < 0.01
+
+
+def test_disjoint_distributions_give_near_log2():
+    est = estimate_jsd(*_samples("disjoint_ring8", 4000), **FAST)
+    assert est.nats > math.log(2) - 0.01 and est.ci_high <= math.log(2)
+
+
+@pytest.mark.parametrize("name, tol", [("grid25_shift_1std", 0.03), ("ring8_std_x3", 0.03), ("gauss8d_shift", 0.03)])
+def test_close_to_truth_at_small_n(name, tol):
+    est = estimate_jsd(*_samples(name, 8000), **FAST)
+    assert abs(est.unclipped - TRUTH[name]["jsd"]) < tol, (est, TRUTH[name])
+    assert est.ci_low <= est.nats <= est.ci_high
+
+
+def test_larger_shift_gives_larger_estimate():
+    small = estimate_jsd(*_samples("grid25_shift_1std", 4000), **FAST)
+    large = estimate_jsd(*_samples("grid25_shift_2std", 4000), **FAST)
+    assert large.nats > small.nats + 0.1
+
+
+def test_deterministic_for_a_seed_and_accepts_tensors():
+    x, y = _samples("gauss8d_shift", 2000)
+    a = estimate_jsd(x, y, seed=3, steps=200)
+    b = estimate_jsd(torch.from_numpy(x), torch.from_numpy(y), seed=3, steps=200)
+    assert a == b
+
+
+def test_bad_inputs_are_refused_clearly():
+    x = np.zeros((100, 2), np.float32)
+    with pytest.raises(DataError, match="'real' has shape"):
+        estimate_jsd(np.zeros(100), x)
+    with pytest.raises(DataError, match="NaN/Inf"):
+        estimate_jsd(x, np.full((100, 2), np.nan))
+    with pytest.raises(DataError, match="real samples are"):
+        estimate_jsd(x, np.zeros((100, 3)))
+
+
+def _digits_with_shuffled(alpha, seed):
+    """Real digits, and digits of which a fraction alpha have their pixels shuffled: the
+    JSD grows with alpha (the truth is unknown, so test order and symmetry)."""
+    from gan_core.config import DataConfig
+    from gan_core.datasets import load_dataset
+
+    ds = load_dataset(DataConfig(name="digits"), 0)
+    x = np.concatenate([ds.train, ds.heldout])
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    real, fake = x[order[:898]], x[order[898:1796]].copy()
+    flat = fake.reshape(len(fake), -1)
+    for i in np.flatnonzero(rng.random(len(fake)) < alpha):
+        flat[i] = rng.permutation(flat[i])
+    return real, fake
+
+
+def test_images_monotone_and_symmetric():
+    light = _digits_with_shuffled(0.2, 1)
+    heavy = _digits_with_shuffled(0.8, 1)
+    est_light = estimate_jsd(*light, steps=150)
+    est_heavy = estimate_jsd(*heavy, steps=150)
+    est_swap = estimate_jsd(heavy[1], heavy[0], steps=150)
+    assert est_heavy.nats > est_light.nats + 0.2, (est_light, est_heavy)
+    assert abs(est_heavy.nats - est_swap.nats) < 0.08
+
+
+def test_jsd_from_given_discriminator_matches_its_value():
+    torch.manual_seed(0)
+    D = MLPDiscriminator(2, hidden=8, layers=1)
+    x, y = _samples("gauss2d_6std_apart", 500)
+    est = jsd_from_discriminator(D, x, y)
+    with torch.no_grad():
+        v = (torch.nn.functional.logsigmoid(D(torch.from_numpy(x))).mean() + torch.nn.functional.logsigmoid(-D(torch.from_numpy(y))).mean()).item()
+    assert math.isclose(est.unclipped, (v + math.log(4)) / 2, rel_tol=1e-5)

@@ -1,0 +1,145 @@
+"""The training loop: Algorithm 1's k, exact resume, divergence, checkpoint safety."""
+
+import pytest
+import torch
+
+from gan_core.callbacks import Callback
+from gan_core.checkpoint import load_checkpoint
+from gan_core.datasets import Dataset, load_dataset
+from gan_core.errors import CheckpointError, DivergenceError
+from gan_core.train import CHECKPOINT_NAME, fit_gan, sample
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAt(Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, step, metrics):
+        if step == self.step:
+            raise _Interrupt
+
+
+class _Recorder(Callback):
+    def __init__(self):
+        self.steps, self.samples, self.checkpoints, self.ended = [], [], [], 0
+
+    def on_step(self, step, metrics):
+        self.steps.append((step, metrics))
+
+    def on_samples(self, step, samples):
+        self.samples.append(step)
+
+    def on_checkpoint(self, step, path):
+        self.checkpoints.append(step)
+
+    def on_end(self, result):
+        self.ended += 1
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_discriminator_steps_per_generator_step(tiny_cfg, tmp_path, k):
+    cfg = tiny_cfg(f"train.k={k}", "train.steps=12")
+    fit_gan(cfg, load_dataset(cfg.data, cfg.seed), checkpoint_dir=tmp_path)
+    state = load_checkpoint(tmp_path / CHECKPOINT_NAME)
+    # Adam counts its own updates: an independent count of D and G steps.
+    d_updates = {int(s["step"]) for s in state["opt_d"]["state"].values()}
+    g_updates = {int(s["step"]) for s in state["opt_g"]["state"].values()}
+    assert d_updates == {12 * k} and g_updates == {12}
+
+
+def test_callbacks_get_every_step_and_the_schedule(tiny_cfg, tmp_path):
+    cfg = tiny_cfg()
+    rec = _Recorder()
+    result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed), checkpoint_dir=tmp_path, callbacks=[rec])
+    assert [s for s, _ in rec.steps] == list(range(1, 31))
+    assert set(rec.steps[0][1]) == {"d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"}
+    assert rec.checkpoints == [10, 20, 30] and rec.samples == [10, 20, 30] and rec.ended == 1
+    assert result.history["step"] == list(range(1, 31))
+    assert sample(result.generator, 7, seed=1).shape == (7, 2)
+
+
+@pytest.mark.parametrize("ema", ["0.0", "0.9"])
+def test_resume_equals_uninterrupted_run(tiny_cfg, tmp_path, ema):
+    cfg = tiny_cfg(f"train.ema={ema}")
+    data = load_dataset(cfg.data, cfg.seed)
+    straight = fit_gan(cfg, data, checkpoint_dir=tmp_path / "a")
+
+    with pytest.raises(_Interrupt):  # dies after the step-20 checkpoint, mid-way to 30
+        fit_gan(cfg, data, checkpoint_dir=tmp_path / "b", callbacks=[_StopAt(25)])
+    resumed = fit_gan(cfg, data, checkpoint_dir=tmp_path / "b")
+
+    assert resumed.resumed_from == 20 and resumed.g_steps == 10
+    assert resumed.history == straight.history
+    for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.discriminator.state_dict().values(), resumed.discriminator.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_resume_logs_the_step(tiny_cfg, tmp_path, caplog):
+    cfg = tiny_cfg()
+    data = load_dataset(cfg.data, cfg.seed)
+    with pytest.raises(_Interrupt):
+        fit_gan(cfg, data, checkpoint_dir=tmp_path, callbacks=[_StopAt(15)])
+    with caplog.at_level("INFO"):
+        fit_gan(cfg, data, checkpoint_dir=tmp_path)
+    assert "resuming from step 10" in caplog.text
+
+
+def test_incompatible_checkpoint_is_refused_with_reason(tiny_cfg, tmp_path):
+    cfg = tiny_cfg()
+    data = load_dataset(cfg.data, cfg.seed)
+    fit_gan(cfg, data, checkpoint_dir=tmp_path)
+    other = tiny_cfg("train.loss=mm")
+    with pytest.raises(CheckpointError, match=r"refusing to resume.*train.loss: checkpoint 'ns' vs now 'mm'"):
+        fit_gan(other, data, checkpoint_dir=tmp_path)
+
+
+def test_more_steps_continue_from_checkpoint(tiny_cfg, tmp_path):
+    data = load_dataset(tiny_cfg().data, 0)
+    fit_gan(tiny_cfg(), data, checkpoint_dir=tmp_path)
+    more = fit_gan(tiny_cfg("train.steps=40"), data, checkpoint_dir=tmp_path)
+    assert more.resumed_from == 30 and more.g_steps == 10 and more.history["step"][-1] == 40
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_damaged_checkpoint_is_refused(tiny_cfg, tmp_path, damage):
+    cfg = tiny_cfg()
+    data = load_dataset(cfg.data, cfg.seed)
+    fit_gan(cfg, data, checkpoint_dir=tmp_path)
+    path = tmp_path / CHECKPOINT_NAME
+    blob = path.read_bytes()
+    path.write_bytes({"truncate": blob[: len(blob) // 2], "garbage": b"not a checkpoint" * 10, "empty": b""}[damage])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        fit_gan(cfg, data, checkpoint_dir=tmp_path)
+
+
+def test_divergence_stops_at_the_step_and_keeps_last_good_checkpoint(tiny_cfg, tmp_path):
+    cfg = tiny_cfg()
+    good = load_dataset(cfg.data, cfg.seed)
+    fit_gan(tiny_cfg("train.steps=10"), good, checkpoint_dir=tmp_path)
+    before = (tmp_path / CHECKPOINT_NAME).read_bytes()
+    poisoned = Dataset("ring8", good.train.copy(), good.heldout)
+    poisoned.train[:] = float("nan")
+    with pytest.raises(DivergenceError, match=r"diverged at step 11: d_loss is nan; last good checkpoint: step 10"):
+        fit_gan(tiny_cfg("train.steps=20"), poisoned, checkpoint_dir=tmp_path)
+    assert (tmp_path / CHECKPOINT_NAME).read_bytes() == before
+
+
+def test_conv_pair_trains_on_digits(tiny_cfg):
+    cfg = tiny_cfg("data.name=digits", "model.channels=8", "train.steps=3")
+    data = load_dataset(cfg.data, cfg.seed)
+    result = fit_gan(cfg, data)
+    out = sample(result.generator, 5)
+    assert out.shape == (5, 1, 8, 8) and out.min() >= -1 and out.max() <= 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_path(tiny_cfg):
+    cfg = tiny_cfg("device=cuda")
+    result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed))
+    assert next(result.generator.parameters()).is_cuda
