@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 class Callback:
     """Override what you need; every hook does nothing by default."""
 
+    def on_start(self, generator, discriminator) -> None:
+        """Training starts (or resumes) with these networks."""
+
     def on_step(self, step: int, metrics: dict[str, float]) -> None:
         """Diagnostics of generator step `step` (1-based), delivered in batches of `log_every`."""
 
@@ -38,6 +41,9 @@ class CallbackList(Callback):
     def _each(self, name: str, *args: Any) -> None:
         for cb in self.callbacks:
             getattr(cb, name)(*args)
+
+    def on_start(self, generator, discriminator):
+        self._each("on_start", generator, discriminator)
 
     def on_step(self, step, metrics):
         self._each("on_step", step, metrics)

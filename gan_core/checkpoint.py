@@ -61,10 +61,50 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return state
 
 
+def _affects_training(key: str) -> bool:
+    return key not in RESUMABLE_DIFFERENCES and not key.startswith("evaluate.")
+
+
+def config_fingerprint(flat: dict[str, Any]) -> str:
+    """Short hash of the keys that change the training arithmetic: one checkpoint folder per
+    distinct run, so another config never meets (or overwrites) this run's checkpoint."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in sorted(flat.items()) if _affects_training(k)}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def config_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """Dotted keys whose values differ in a way that makes resuming a different run."""
     out = []
     for key in sorted(set(saved) | set(current)):
-        if key not in RESUMABLE_DIFFERENCES and saved.get(key) != current.get(key):
+        if _affects_training(key) and saved.get(key) != current.get(key):
             out.append(f"{key}: checkpoint {saved.get(key)!r} vs now {current.get(key)!r}")
     return out
+
+
+def save_generator(path: str | Path, generator: torch.nn.Module, config: dict[str, Any], sample_shape: tuple[int, ...]) -> Path:
+    """The final generator with the config that made it (weights only, atomic)."""
+    path = Path(path)
+    state = {"format_version": FORMAT_VERSION, "state_dict": generator.state_dict(), "config": config, "sample_shape": list(sample_shape)}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    return path
+
+
+def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a generator saved by `save_generator`: (module in eval mode, config dict)."""
+    from gan_core.config import Config
+    from gan_core.models import build_models
+
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+        cfg = Config.model_validate(state["config"])
+        generator, _ = build_models(cfg.model, tuple(state["sample_shape"]))
+        generator.load_state_dict(state["state_dict"])
+    except FileNotFoundError:
+        raise CheckpointError(f"generator: '{path}' does not exist; run the train stage first") from None
+    except Exception as exc:
+        raise CheckpointError(f"generator: '{path}' is truncated, corrupt or incompatible ({type(exc).__name__})") from None
+    return generator.to(map_location).eval(), state["config"]

@@ -61,16 +61,16 @@ class TrainConfig(_Section):
     # Discriminator steps per generator step (Algorithm 1's k).
     k: int = Field(1, ge=1, le=100)
     # Generator steps.
-    steps: int = Field(10_000, ge=1)
+    steps: int = Field(20_000, ge=1)
     batch_size: int = Field(256, ge=1, le=1_000_000)
-    lr_g: float = Field(1e-4, gt=0.0, le=1.0)
-    lr_d: float = Field(1e-4, gt=0.0, le=1.0)
+    lr_g: float = Field(5e-4, gt=0.0, le=1.0)
+    lr_d: float = Field(1e-3, gt=0.0, le=1.0)
     beta1: float = Field(0.5, ge=0.0, lt=1.0)
     beta2: float = Field(0.999, ge=0.0, lt=1.0)
     # none | linear (both learning rates decay linearly to zero over `steps`).
     lr_decay: Literal["none", "linear"] = "linear"
     # R1 penalty weight (zero-centred gradient penalty on real data; 0 = plain Algorithm 1).
-    r1: float = Field(0.0, ge=0.0, le=1000.0)
+    r1: float = Field(0.1, ge=0.0, le=1000.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # Write a checkpoint every this many generator steps (and at the end).
@@ -88,6 +88,8 @@ class EvaluateConfig(_Section):
     n_metric_samples: int = Field(2_500, ge=10)
     # Samples per side for the fresh-discriminator JSD estimate.
     n_jsd: int = Field(20_000, ge=100)
+    # Most Adam steps for the estimator's critics (early stopping usually ends sooner).
+    jsd_steps: int = Field(2_000, ge=10)
     # Confidence level of the JSD interval.
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
 

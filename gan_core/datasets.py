@@ -29,6 +29,8 @@ class Dataset:
     train: np.ndarray
     heldout: np.ndarray
     mixture: GaussianMixture | None = None
+    train_labels: np.ndarray | None = None  # class labels where the data has them (digits)
+    heldout_labels: np.ndarray | None = None
 
     @property
     def kind(self) -> Literal["vector", "image"]:
@@ -48,24 +50,29 @@ def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
     if cfg.name in MIXTURES:
         mix = MIXTURES[cfg.name]()
         return Dataset(cfg.name, mix.sample(cfg.n_train, rng), mix.sample(cfg.n_heldout, rng), mix)
+    labels = None
     if cfg.name == "digits":
-        images = _digits()
+        images, labels = _digits()
     else:
         images = read_user_data(Path(cfg.path or ""))
-    return _split(cfg.name, images, cfg.heldout_fraction, rng)
+    return _split(cfg.name, images, labels, cfg.heldout_fraction, rng)
 
 
-def _digits() -> np.ndarray:
+def _digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits  # ships its data: no download
 
-    raw = load_digits().images.astype(np.float32)  # (1797, 8, 8), values 0..16
-    return (raw / 8.0 - 1.0)[:, None, :, :]
+    bunch = load_digits()
+    raw = bunch.images.astype(np.float32)  # (1797, 8, 8), values 0..16
+    return (raw / 8.0 - 1.0)[:, None, :, :], bunch.target.astype(np.int64)
 
 
-def _split(name: str, x: np.ndarray, fraction: float, rng: np.random.Generator) -> Dataset:
+def _split(name: str, x: np.ndarray, labels: np.ndarray | None, fraction: float, rng: np.random.Generator) -> Dataset:
     order = rng.permutation(len(x))
     n_held = max(1, int(round(fraction * len(x))))
-    return Dataset(name, x[order[n_held:]], x[order[:n_held]])
+    held, train = order[:n_held], order[n_held:]
+    if labels is None:
+        return Dataset(name, x[train], x[held])
+    return Dataset(name, x[train], x[held], None, labels[train], labels[held])
 
 
 def read_user_data(path: Path) -> np.ndarray:
@@ -146,7 +153,8 @@ def save_prepared(ds: Dataset, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, train=ds.train, heldout=ds.heldout, name=np.array(ds.name))
+    extra = {} if ds.train_labels is None else {"train_labels": ds.train_labels, "heldout_labels": ds.heldout_labels}
+    np.savez(tmp, train=ds.train, heldout=ds.heldout, name=np.array(ds.name), **extra)
     tmp.replace(path)
     return path
 
@@ -160,6 +168,8 @@ def load_prepared(path: str | Path) -> Dataset:
         with np.load(path, allow_pickle=False) as f:
             name = str(f["name"])
             ds = Dataset(name, f["train"], f["heldout"])
+            if "train_labels" in f:
+                ds.train_labels, ds.heldout_labels = f["train_labels"], f["heldout_labels"]
     except Exception as exc:
         raise DataError(f"data: prepared file '{path}' cannot be read ({type(exc).__name__})") from None
     ds.mixture = MIXTURES[name]() if name in MIXTURES else None

@@ -220,6 +220,7 @@ class _Trainer:
         start_step, counts = self.step, {"d": 0, "g": 0}
         bar = _progress(tc.progress, tc.steps, self.step, self.cfg.data.name, self.cfg.train.loss)
         rows: list[torch.Tensor] = []
+        self.callbacks.on_start(self.G_ema if self.G_ema is not None else self.G, self.D)
         t0 = time.perf_counter()
         while self.step < tc.steps:
             self._set_lr()

@@ -18,6 +18,11 @@ def test_params_yaml_is_valid_and_matches_contract():
     assert cfg.data.name in ("ring8", "grid25", "digits")
 
 
+def test_params_yaml_and_code_defaults_agree():
+    """params.yaml is the single source of defaults: the typed config must not drift from it."""
+    assert load_config(ROOT / "params.yaml") == Config()
+
+
 def test_overrides_apply_with_yaml_types():
     cfg = build_config({}, ["train.loss=mm", "seed=3", "train.lr_g=0.001", "data.name=grid25"])
     assert (cfg.train.loss, cfg.seed, cfg.train.lr_g, cfg.data.name) == ("mm", 3, 0.001, "grid25")

@@ -1,0 +1,47 @@
+"""fit-gan: train the GAN on the prepared data (resuming from models/checkpoints/).
+
+    python -m flows.fit_gan [--set train.loss=mm]
+
+Run alone (as DVC does) it opens an MLflow run and records its id in models/run.json,
+where evaluate-gan finds it; inside train-gan it logs to the umbrella run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.common import load_run_config, write_json
+from tasks.paths import Paths
+from tasks.tracking import client, start_run
+from tasks.training import train_generator
+
+
+@flow(name="fit-gan")
+def fit_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".", run_id: str | None = None) -> dict:
+    cfg = load_run_config(params_path, overrides)
+    paths = Paths.at(root)
+    own_run = run_id is None
+    if own_run:
+        run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "fit-gan"}, run_name=f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}")
+    write_json(paths.run_file, {"mlflow_run_id": run_id})
+    try:
+        return train_generator(cfg, str(paths.root), run_id)
+    except BaseException as exc:
+        if own_run:
+            mark_failed(paths, run_id, exc)
+        raise
+
+
+def mark_failed(paths: Paths, run_id: str, exc: BaseException) -> None:
+    c = client(paths.root)
+    c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
+    c.set_terminated(run_id, "FAILED")
+
+
+if __name__ == "__main__":
+    from flows.cli import main
+
+    main(fit_gan, "Train the GAN on the prepared data.")

@@ -1,0 +1,26 @@
+"""prepare-data: the dataset named in params.yaml → data/prepared/dataset.npz.
+
+    python -m flows.prepare_data [--set data.name=grid25]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from tasks.common import load_run_config
+from tasks.data import prepare_dataset
+from tasks.paths import Paths
+
+
+@flow(name="prepare-data")
+def prepare_data(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".") -> str:
+    cfg = load_run_config(params_path, overrides)
+    return prepare_dataset(cfg, Paths.at(root).prepared)
+
+
+if __name__ == "__main__":
+    from flows.cli import main
+
+    main(prepare_data, "Prepare the dataset named in params.yaml.")

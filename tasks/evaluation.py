@@ -1,0 +1,76 @@
+"""evaluate-gan: estimate the final JSD (fresh discriminator), write metrics and plots,
+and record everything in the run's MLflow entry (metrics, artifacts, registered model)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+
+from gan_core.checkpoint import load_generator
+from gan_core.config import Config
+from gan_core.datasets import load_prepared
+from gan_core.evaluate import evaluate_generator
+from gan_core.plots import curves_figure, samples_figure, save_figure
+from gan_core.runtime import resolve_device
+from tasks.common import retry_transient_only, run_logger, write_json
+from tasks.paths import Paths
+from tasks.tracking import client, file_md5, run_url
+
+
+@task(name="evaluate-gan", retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
+def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
+    paths = Paths.at(root)
+    data = load_prepared(paths.prepared)
+    generator, _ = load_generator(paths.generator, map_location=resolve_device(cfg.device))
+    metrics, shown = evaluate_generator(generator, data, cfg)
+    write_json(paths.metrics, metrics)
+    title = f"{data.name} · {cfg.train.loss} · k={cfg.train.k} · JSD {metrics['jsd']:.4f} nats"
+    save_figure(samples_figure(shown, data.mixture, title), paths.samples_plot)
+    log = run_logger()
+    log.info("JSD = %.4f nats [%.4f, %.4f] (%d%% CI)", metrics["jsd"], metrics["jsd_ci_low"], metrics["jsd_ci_high"], round(100 * cfg.evaluate.confidence))
+    if run_id:
+        _track(paths, cfg, data, generator, metrics, run_id)
+        metrics["mlflow_run_url"] = run_url(paths.root, run_id)
+    _summary_artifact(cfg, metrics)
+    return metrics
+
+
+def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: str) -> None:
+    c = client(paths.root)
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            c.log_metric(run_id, key, float(value))
+    c.set_tag(run_id, "data_md5", file_md5(paths.prepared))
+    c.set_tag(run_id, "dataset", data.name)
+    for path in (paths.metrics, paths.samples_plot, paths.curves):
+        c.log_artifact(run_id, str(path))
+    c.log_text(run_id, yaml.safe_dump(cfg.to_dict(), sort_keys=False), "config/resolved_params.yaml")
+    if paths.curves.exists():
+        history = pd.read_csv(paths.curves).to_dict(orient="list")
+        c.log_figure(run_id, curves_figure(history), "plots/curves.png")
+    with mlflow.start_run(run_id=run_id):
+        source = mlflow.data.from_numpy(data.train.reshape(len(data.train), -1)[:1000], source=str(paths.prepared), name=f"{data.name}-prepared", digest=file_md5(paths.prepared)[:8])
+        mlflow.log_input(source, context="training")
+        mlflow.pytorch.log_model(
+            generator.cpu(), name="generator", registered_model_name=f"gan-generator-{data.name}",
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+            input_example=np.zeros((2, generator.z_dim), dtype=np.float32),
+        )
+
+
+def _summary_artifact(cfg: Config, metrics: dict) -> None:
+    rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in sorted(metrics.items()) if k != "mlflow_run_url")
+    link = f"\n\nMLflow run: {metrics['mlflow_run_url']}" if "mlflow_run_url" in metrics else ""
+    body = f"## {cfg.data.name} · loss {cfg.train.loss} · k={cfg.train.k} · seed {cfg.seed}\n\n| metric | value |\n|---|---|\n{rows}{link}\n"
+    try:
+        create_markdown_artifact(body, key="gan-eval-summary", description="Evaluation of the trained generator")
+    except Exception:  # outside a Prefect run context there is nowhere to attach it
+        pass
