@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: install test test-all bench clean
+.PHONY: install test test-all run stop bench clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,20 @@ test: install
 
 test-all: install
 	$(BIN)/python -m pytest
+
+# Start the local services (Prefect :4200, MLflow :5000, deployment server), run
+# train-gan/default to completion, print the JSD and the addresses. Reuses what runs.
+run: install
+	$(BIN)/python -m flows.services start
+	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/prefect deployment run train-gan/default --watch
+	@$(BIN)/python -m flows.services summary
+
+stop:
+	@test -x $(BIN)/python && $(BIN)/python -m flows.services stop || true
+
+bench: install
+	$(BIN)/python benchmarks/jsd_accuracy.py
+	$(BIN)/python benchmarks/gan_quality.py --seeds 10 --mm-seeds 3
 
 clean:
 	rm -rf $(VENV) .pytest_cache

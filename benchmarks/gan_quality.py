@@ -56,6 +56,7 @@ def summary() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="resume a partial sweep (results append)")
     ap.add_argument("--mm-seeds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument("--summary", action="store_true")
@@ -64,7 +65,7 @@ def main() -> None:
         print(summary())
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    jobs = [(d, "ns", s) for s in range(args.seeds) for d in ("ring8", "grid25")]
+    jobs = [(d, "ns", s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
     jobs += [(d, "mm", s) for s in range(args.mm_seeds) for d in ("ring8", "grid25")]
     with ProcessPoolExecutor(args.workers) as pool:
         list(pool.map(one, jobs))

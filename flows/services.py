@@ -1,0 +1,127 @@
+"""Start / stop the local services `make run` needs, on 127.0.0.1 only, with pid files.
+
+    python -m flows.services start    # Prefect server :4200, MLflow UI :5000, deployment server
+    python -m flows.services stop     # stops exactly what `start` started (pid files)
+    python -m flows.services summary  # final JSD and the two addresses
+
+A service already answering on its port is reused, not started twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path.cwd()
+RUN_DIR = ROOT / ".run"
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+PREFECT_API = f"http://{HOST}:4200/api"
+MLFLOW_URL = f"http://{HOST}:5000"
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_API_HOST": HOST,
+        "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", MLFLOW_URL),
+        "MLFLOW_UI_URL": MLFLOW_URL,
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def _alive(name: str) -> bool:
+    pid_file = RUN_DIR / f"{name}.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _spawn(name: str, cmd: list[str]) -> None:
+    RUN_DIR.mkdir(exist_ok=True)
+    log = open(RUN_DIR / f"{name}.log", "ab")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (RUN_DIR / f"{name}.pid").write_text(str(proc.pid))
+    print(f"started {name} (pid {proc.pid}, log .run/{name}.log)", flush=True)
+
+
+def _wait(what: str, check, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    sys.exit(f"error: {what} did not come up within {timeout:.0f}s (see .run/*.log)")
+
+
+def _deployment_ready() -> bool:
+    out = subprocess.run([str(BIN / "prefect"), "deployment", "inspect", "train-gan/default"], env=_env(), capture_output=True, text=True)
+    return out.returncode == 0
+
+
+def start() -> None:
+    if _healthy(f"{PREFECT_API}/health"):
+        print("Prefect server already running on :4200")
+    else:
+        _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", HOST, "--port", "4200"])
+        _wait("Prefect server", lambda: _healthy(f"{PREFECT_API}/health"))
+    subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
+    if _healthy(f"{MLFLOW_URL}/health"):
+        print("MLflow UI already running on :5000")
+    else:
+        _spawn("mlflow", [str(BIN / "mlflow"), "server", "--host", HOST, "--port", "5000", "--backend-store-uri", f"sqlite:///{ROOT / 'mlflow.db'}", "--default-artifact-root", (ROOT / "mlartifacts").as_uri(), "--workers", "1"])
+        _wait("MLflow server", lambda: _healthy(f"{MLFLOW_URL}/health"))
+    if _alive("serve"):
+        print("deployment server already running")
+    else:
+        _spawn("serve", [sys.executable, "-m", "flows.serve"])
+    _wait("deployment train-gan/default", _deployment_ready)
+
+
+def stop() -> None:
+    for pid_file in sorted(RUN_DIR.glob("*.pid")) if RUN_DIR.exists() else []:
+        try:
+            pid = int(pid_file.read_text())
+            os.killpg(pid, signal.SIGTERM)
+            for _ in range(30):
+                os.killpg(pid, 0)
+                time.sleep(0.5)
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+        except PermissionError:
+            print(f"not stopping {pid_file.stem}: not ours")
+        pid_file.unlink(missing_ok=True)
+        print(f"stopped {pid_file.stem}")
+
+
+def summary() -> None:
+    metrics = ROOT / "metrics" / "eval.json"
+    if metrics.exists():
+        m = json.loads(metrics.read_text())
+        print(f"JSD = {m['jsd']:.4f} nats, 95% CI [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}]" + (f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}" if "modes_total" in m else ""))
+    print(f"Prefect UI: http://{HOST}:4200   MLflow UI: {MLFLOW_URL}   (make stop to stop them)")
+
+
+if __name__ == "__main__":
+    {"start": start, "stop": stop, "summary": summary}[sys.argv[1] if len(sys.argv) > 1 else "summary"]()
