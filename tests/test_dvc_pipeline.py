@@ -29,8 +29,9 @@ def repo(tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {}))
     write_tiny_params(tmp_path / "params.yaml")
     (tmp_path / ".gitignore").write_text("mlflow.db\nmlartifacts/\n/models/\n")
-    git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], git + ["commit", "-qm", "init"]):
+    git = ["git"]
+    # A local identity: `dvc exp run` commits experiment refs, and a clean machine has no global one.
+    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "ci@example.invalid"], ["git", "config", "user.name", "ci"], ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
         subprocess.run(cmd, cwd=tmp_path, check=True)
     return tmp_path, git
 
