@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import Any, Callable
 
-from gan_core.config import parse_overrides
+from gan_core.config import flatten, load_config, parse_overrides
 from gan_core.errors import GanPipelineError
 
 
@@ -21,17 +21,11 @@ def main(flow: Callable[..., Any], description: str) -> None:
     parser.add_argument("--root", default=".", help="project directory for outputs (default: .)")
     args = parser.parse_args()
     try:
-        overrides = {k: v for k, v in _flat(parse_overrides(args.overrides))}
+        overrides = flatten(parse_overrides(args.overrides))
+        load_config(args.params, overrides or None)  # a bad file or override: one line, before Prefect starts
         flow(overrides=overrides or None, params_path=args.params, root=args.root)
     except GanPipelineError as exc:
         logging.getLogger("gan_pipeline").debug("details", exc_info=True)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
 
-
-def _flat(nested: dict, prefix: str = ""):
-    for key, value in nested.items():
-        if isinstance(value, dict):
-            yield from _flat(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value

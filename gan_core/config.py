@@ -109,16 +109,19 @@ class Config(_Section):
 
     def flat(self) -> dict[str, Any]:
         """Dotted-key view (`train.loss`), as logged to trackers."""
-        return dict(_flatten(self.to_dict()))
+        return flatten(self.to_dict())
 
 
-def _flatten(d: Mapping[str, Any], prefix: str = ""):
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping → dotted keys: {"train": {"loss": "mm"}} → {"train.loss": "mm"}."""
+    out: dict[str, Any] = {}
     for key, value in d.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            yield from _flatten(value, name + ".")
+            out.update(flatten(value, name + "."))
         else:
-            yield name, value
+            out[name] = value
+    return out
 
 
 def _known_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
