@@ -31,6 +31,7 @@ from torch import nn
 
 from gan_core.critics import ConvCritic, CriticEnsemble
 from gan_core.errors import DataError
+from gan_core.losses import discriminator_loss
 
 LOG2 = math.log(2.0)
 DEFAULT_SCALES = (1.0, 4.0, 12.0)
@@ -99,11 +100,6 @@ def _split(n: int, fractions: Sequence[float], gen: torch.Generator) -> list[tor
     return [order[:n_fit], order[n_fit : n_fit + n_sel], order[n_fit + n_sel :]]
 
 
-def _balanced_neg_value(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """-V per candidate (rows), each side averaged separately so unequal n need no care."""
-    return -(F.logsigmoid(real_logits).mean(-1) + F.logsigmoid(-fake_logits).mean(-1))
-
-
 def _logits(critic: nn.Module, x: torch.Tensor, batch: int = 16_384) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([critic(part) for part in x.split(batch)], dim=1)
@@ -114,21 +110,21 @@ def _fit_critics(critic: nn.Module, fit: tuple[torch.Tensor, torch.Tensor], sel:
     batch_size = min(batch_size, len(fit[0]), len(fit[1]))
     opt = torch.optim.Adam(critic.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    best_loss = torch.full((1,), float("inf"))
+    best_loss: torch.Tensor | None = None  # per candidate, on the selection split
     best = [p.detach().clone() for p in critic.parameters()]
     stale = 0
     (fr, ff), device = fit, fit[0].device
     for step in range(1, steps + 1):
         ir = torch.randint(len(fr), (batch_size,), generator=gen).to(device)
         jf = torch.randint(len(ff), (batch_size,), generator=gen).to(device)
-        loss = _balanced_neg_value(critic(fr[ir]), critic(ff[jf])).sum()
+        loss = discriminator_loss(critic(fr[ir]), critic(ff[jf])).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
         if step % eval_every == 0 or step == steps:
-            sel_loss = _balanced_neg_value(_logits(critic, sel[0]), _logits(critic, sel[1])).cpu()
-            if best_loss.numel() != sel_loss.numel():
+            sel_loss = discriminator_loss(_logits(critic, sel[0]), _logits(critic, sel[1])).cpu()
+            if best_loss is None:
                 best_loss = torch.full_like(sel_loss, float("inf"))
             better = sel_loss < best_loss - 1e-5
             best_loss = torch.where(better, sel_loss, best_loss)
@@ -149,7 +145,7 @@ def _fit_critics(critic: nn.Module, fit: tuple[torch.Tensor, torch.Tensor], sel:
 def _stack(sel_real: torch.Tensor, sel_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Weights (C,) and bias for a logistic combination of candidate logits maximising V on `sel`."""
     c = sel_real.shape[0]
-    losses = _balanced_neg_value(sel_real, sel_fake)
+    losses = discriminator_loss(sel_real, sel_fake)
     w = torch.zeros(c, dtype=torch.float64)
     w[int(losses.argmin())] = 1.0
     w.requires_grad_(True)
@@ -159,7 +155,7 @@ def _stack(sel_real: torch.Tensor, sel_fake: torch.Tensor) -> tuple[torch.Tensor
 
     def closure():
         opt.zero_grad()
-        loss = _balanced_neg_value(w @ r + b, w @ f + b)
+        loss = discriminator_loss(w @ r + b, w @ f + b)
         loss.backward()
         return loss
 

@@ -17,8 +17,9 @@ GeneratorLoss = Literal["ns", "mm"]
 
 
 def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """V̂ = mean log D(x_real) + mean log(1 - D(x_fake))."""
-    return F.logsigmoid(real_logits).mean() + F.logsigmoid(-fake_logits).mean()
+    """V̂ = mean log D(x_real) + mean log(1 - D(x_fake)), averaged over the last axis, so
+    (C, n) logits of C critics give C values; each side is averaged on its own (unequal n)."""
+    return F.logsigmoid(real_logits).mean(-1) + F.logsigmoid(-fake_logits).mean(-1)
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,6 @@ and record everything in the run's MLflow entry (metrics, artifacts, registered 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import mlflow
 import numpy as np
