@@ -24,6 +24,7 @@ BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 PREFECT_API = f"http://{HOST}:4200/api"
 MLFLOW_URL = f"http://{HOST}:5000"
+DEPLOYMENTS = ("train-gan/default", "sweep-gan/default")
 
 
 def _env() -> dict[str, str]:
@@ -74,9 +75,18 @@ def _wait(what: str, check, timeout: float = 180) -> None:
     sys.exit(f"error: {what} did not come up within {timeout:.0f}s (see .run/*.log)")
 
 
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _deployment_ready() -> bool:
-    out = subprocess.run([str(BIN / "prefect"), "deployment", "inspect", "train-gan/default"], env=_env(), capture_output=True, text=True)
-    return out.returncode == 0
+    for name in DEPLOYMENTS:
+        out = subprocess.run([str(BIN / "prefect"), "deployment", "inspect", name], env=_env(), capture_output=True, text=True)
+        if out.returncode != 0:
+            return False
+    return True
 
 
 def start() -> None:
@@ -85,7 +95,8 @@ def start() -> None:
     else:
         _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", HOST, "--port", "4200"])
         _wait("Prefect server", lambda: _healthy(f"{PREFECT_API}/health"))
-    subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
+    if _has_cuda():  # one training at a time on the GPU; on CPU, sweeps use every core
+        subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
     if _healthy(f"{MLFLOW_URL}/health"):
         print("MLflow UI already running on :5000")
     else:
@@ -95,7 +106,7 @@ def start() -> None:
         print("deployment server already running")
     else:
         _spawn("serve", [sys.executable, "-m", "flows.serve"])
-    _wait("deployment train-gan/default", _deployment_ready)
+    _wait("deployments " + ", ".join(DEPLOYMENTS), _deployment_ready)
 
 
 def stop() -> None:

@@ -226,4 +226,5 @@ def load_config(path: str | Path = "params.yaml", overrides: Any = None) -> Conf
             raise ConfigError(f"config: {path} is not valid YAML{where}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"config: {path} must hold a mapping of sections (data, model, train, evaluate)")
+        raw.pop("sweep", None)  # what a sweep varies (gan_core.sweep), not part of a run's config
     return build_config(raw, overrides)

@@ -68,6 +68,43 @@ def curves_figure(history: Mapping[str, Sequence[float]], keys: Sequence[str] = 
     return fig
 
 
+def compare_curves_figure(curves: Mapping[str, Mapping[str, Sequence[Sequence[float]]]], title: str = "") -> Figure:
+    """One panel per quantity, one line per member: `curves[quantity][member] = (steps, values)`.
+    Members whose name starts with the same group (text before the first comma) share a colour."""
+    names = sorted({m for per in curves.values() for m in per})
+    groups = sorted({m.split(",")[0] for m in names})
+    colour = {g: f"C{i}" for i, g in enumerate(groups)}
+    fig, axes = plt.subplots(len(curves), 1, figsize=(7, 2.4 * len(curves)), sharex=True, squeeze=False)
+    for ax, (quantity, per_member) in zip(axes[:, 0], curves.items()):
+        for member, (steps, values) in sorted(per_member.items()):
+            group = member.split(",")[0]
+            ax.plot(steps, values, lw=0.9, color=colour[group], alpha=0.8, label=group)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize=7)
+        ax.set_ylabel(quantity)
+    axes[-1, 0].set_xlabel("generator step")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def tile_images_figure(images: Mapping[str, str | Path], columns: int = 4) -> Figure:
+    """Saved figures (e.g. each member's samples.png) side by side, titled by their key."""
+    n = max(1, len(images))
+    cols = min(columns, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (title, path) in zip(axes.ravel(), images.items()):
+        ax.imshow(plt.imread(str(path)))
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
