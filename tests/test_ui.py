@@ -1,0 +1,166 @@
+"""The MLflow and Prefect UIs, checked in headless Chromium as a person would look at them.
+
+Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Screenshots are
+kept under `test-artifacts/ui/`. Servers bind 127.0.0.1 and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+
+from tests.pipeline_helpers import ROOT, write_tiny_params
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SHOTS = ROOT / "test-artifacts" / "ui"
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"server exited with {proc.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} not healthy within {timeout}s")
+
+
+def _server(cmd: list[str], health: str, log: Path, env: dict | None = None):
+    proc = subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        _wait_healthy(health, proc)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=2200,1100"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def _wait_text(driver, *texts: str, timeout: float = 60) -> str:
+    """Body text once every `texts` shows (the UIs render after their API calls)."""
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        body = driver.find_element("tag name", "body").text
+        if all(t in body for t in texts):
+            return body
+        time.sleep(0.5)
+    missing = [t for t in texts if t not in body]
+    raise AssertionError(f"not shown within {timeout}s: {missing}")
+
+
+def _sweep_like_runs(uri: str) -> tuple[str, str, dict[str, str]]:
+    """A parent run with four nested children, as sweep-gan logs them (names, params, jsd)."""
+    c = MlflowClient(uri)
+    exp = c.create_experiment("gan-pipeline")
+    parent = c.create_run(exp, run_name="sweep-ui-check", tags={"entry": "sweep-gan"}).info.run_id
+    children = {}
+    for loss, seed, jsd in [("mm", 0, 0.2143), ("mm", 1, 0.1877), ("ns", 0, 0.0431), ("ns", 1, 0.0519)]:
+        name = f"loss={loss},seed={seed}"
+        run = c.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent}).info.run_id
+        c.log_batch(run, metrics=[Metric("jsd", jsd, 0, 0)], params=[Param("train.loss", loss), Param("seed", str(seed))])
+        c.set_terminated(run, "FINISHED")
+        children[name] = run
+    c.set_terminated(parent, "FINISHED")
+    return exp, parent, children
+
+
+def test_mlflow_ui_lists_sweep_children_with_jsd(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    exp, parent, children = _sweep_like_runs(uri)
+    port = _free_port()
+    server = _server([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", uri, "--workers", "1"],
+                     f"http://127.0.0.1:{port}/health", tmp_path / "mlflow.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        # The experiment's runs page: expand the sweep's parent, show the jsd column.
+        browser.get(f"{base}/#/experiments/{exp}/runs")
+        _wait_text(browser, "sweep-ui-check")
+        browser.find_element(By.CSS_SELECTOR, "button[data-component-id*='runnamecellrenderer']").click()
+        _wait_text(browser, *children)
+        browser.find_element(By.XPATH, "//*[contains(text(), 'Show more columns')]").click()
+        browser.find_element(By.XPATH, "//label[normalize-space()='jsd'] | //*[normalize-space(text())='jsd']").click()
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+        body = _wait_text(browser, "jsd", "0.2143", "0.0431")
+        browser.save_screenshot(str(SHOTS / "mlflow-experiment-runs.png"))
+        assert all(name in body for name in children)
+
+        # The compare view of the four children.
+        runs = urllib.parse.quote(json.dumps(list(children.values())))
+        browser.get(f"{base}/#/compare-runs?runs={runs}&experiments={urllib.parse.quote(json.dumps([exp]))}")
+        body = _wait_text(browser, "Metrics", "jsd", *children, "0.214", "0.188", "0.043", "0.052")  # shown to 3 decimals
+        browser.save_screenshot(str(SHOTS / "mlflow-compare-runs.png"))
+        assert body.index("jsd") < body.index("0.214")
+    finally:
+        _stop(server)
+
+
+def test_prefect_ui_shows_the_flow_run(tmp_path, browser):
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    server = _server([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], f"{api}/health", tmp_path / "prefect.log", env)
+    try:
+        write_tiny_params(tmp_path / "params.yaml")
+        subprocess.run([sys.executable, "-m", "flows.prepare_data", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)],
+                       cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
+        req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            runs = json.loads(r.read())
+        assert len(runs) == 1 and runs[0]["state_type"] == "COMPLETED"
+        browser.get(f"http://127.0.0.1:{port}/runs/flow-run/{runs[0]['id']}")
+        body = _wait_text(browser, runs[0]["name"], "prepare-data", "Completed")
+        browser.save_screenshot(str(SHOTS / "prefect-flow-run.png"))
+        assert "prepare-dataset" in _wait_text(browser, "prepare-dataset") or "prepare-dataset" in body
+    finally:
+        _stop(server)
