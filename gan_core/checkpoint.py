@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from gan_core.errors import CheckpointError
+from gan_core.errors import CheckpointError, OutputError
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "step", "generator", "discriminator", "opt_g", "opt_d", "rng", "config", "history")
@@ -25,18 +25,29 @@ RESUMABLE_DIFFERENCES = {
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call `write(tmp_path)`, fsync, then rename over `path`: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Call `write(tmp_path)`, fsync, then rename over `path`: readers never see half a file,
+    and a failed write leaves the previous file as it was."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     os.close(fd)
     try:
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(path, exc) from None
         raise
+
+
+def _unwritable(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"output: cannot write '{path}' ({exc.strerror or type(exc).__name__}); use a writable --root or free the path")
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:

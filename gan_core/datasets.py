@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from gan_core.config import DataConfig
+from gan_core.checkpoint import atomic_write
 from gan_core.errors import DataError
 from gan_core.mixtures import GaussianMixture, grid25, ring8
 
@@ -151,11 +152,13 @@ def _read_image_folder(folder: Path) -> np.ndarray:
 def save_prepared(ds: Dataset, path: str | Path) -> Path:
     """Write train/held-out arrays to one .npz atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
     extra = {} if ds.train_labels is None else {"train_labels": ds.train_labels, "heldout_labels": ds.heldout_labels}
-    np.savez(tmp, train=ds.train, heldout=ds.heldout, name=np.array(ds.name), **extra)
-    tmp.replace(path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+            np.savez(f, train=ds.train, heldout=ds.heldout, name=np.array(ds.name), **extra)
+
+    atomic_write(path, write)
     return path
 
 

@@ -19,3 +19,7 @@ class CheckpointError(GanPipelineError, RuntimeError):
 
 class DivergenceError(GanPipelineError, RuntimeError):
     """Training produced NaN or Inf; the last good checkpoint is kept."""
+
+
+class OutputError(GanPipelineError):
+    """An output file or directory cannot be written (permissions, a file in the way, disk full)."""

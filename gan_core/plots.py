@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from gan_core.checkpoint import atomic_write  # noqa: E402
 from gan_core.mixtures import GaussianMixture  # noqa: E402
 
 
@@ -106,8 +107,10 @@ def tile_images_figure(images: Mapping[str, str | Path], columns: int = 4) -> Fi
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write atomically (a failed write keeps the previous figure)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format=path.suffix.lstrip(".") or "png"))
+    finally:
+        plt.close(fig)
     return path
