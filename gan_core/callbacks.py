@@ -30,6 +30,9 @@ class Callback:
     def on_checkpoint(self, step: int, path: Path) -> None:
         """A checkpoint was written atomically at `path`."""
 
+    def on_resume(self, step: int, path: Path) -> None:
+        """Training continues from the checkpoint at `path`, made at generator step `step`."""
+
     def on_end(self, result: "TrainResult") -> None:
         """Training finished."""
 
@@ -53,6 +56,9 @@ class CallbackList(Callback):
 
     def on_checkpoint(self, step, path):
         self._each("on_checkpoint", step, path)
+
+    def on_resume(self, step, path):
+        self._each("on_resume", step, path)
 
     def on_end(self, result):
         self._each("on_end", result)

@@ -151,6 +151,7 @@ class _Trainer:
         self.history = {k: list(v) for k, v in state["history"].items()}
         self.step = self.resumed_from = self.last_checkpoint_step = int(state["step"])
         log.info("resuming from step %d (%s)", self.step, self.checkpoint_path)
+        self.callbacks.on_resume(self.step, self.checkpoint_path)
 
     def save(self) -> None:
         if self.checkpoint_path is None:

@@ -69,13 +69,13 @@ def _grad_ratio(params_path: str, base: dict[str, Any], seeds: list[int]) -> pd.
 
 def _curves(results: list[dict[str, Any]], tracking_root: Path) -> dict[str, dict[str, tuple[list, list]]]:
     c = client(tracking_root)
-    out: dict[str, dict[str, tuple[list, list]]] = {"D(G(z)) (training D)": {}, "JSD lower bound of the training D (nats)": {}}
+    out: dict[str, dict[str, tuple[list, list]]] = {"D(G(z))": {}, "training-D JSD bound": {}}
     for r in results:
         history = pd.read_csv(Paths.at(r["root"]).curves)
         smooth = history["d_fake"].rolling(max(1, len(history) // 100), min_periods=1).mean()
-        out["D(G(z)) (training D)"][r["member"]] = (history["step"].tolist(), smooth.tolist())
+        out["D(G(z))"][r["member"]] = (history["step"].tolist(), smooth.tolist())
         bound = sorted(c.get_metric_history(r["mlflow_run_id"], "training_d_jsd_bound"), key=lambda m: m.step)
-        out["JSD lower bound of the training D (nats)"][r["member"]] = ([m.step for m in bound], [m.value for m in bound])
+        out["training-D JSD bound"][r["member"]] = ([m.step for m in bound], [m.value for m in bound])
     return out
 
 
@@ -116,7 +116,7 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
         f"`∇ E log(1 − D(G(z)))` then vanishes while NS's does not.\n\n{grads.round(6).to_markdown(index=False)}\n\n"
         f"## Members\n\n{members.round(4).to_markdown(index=False)}\n\n## Failed members\n\n{failed_md}\n\n"
         f"Champion (lowest JSD̂): {champion or 'none'}\n\n"
-        "Plots: `training_curves.png` (D(G(z)) and the training D's JSD lower bound over training), "
+        "Plots: `training_curves.png` (the training D's mean D(G(z)), smoothed, and its JSD lower bound in nats, over training), "
         "`samples.png` (final samples of every member).\n"
     )
     (out / "report.md").write_text(report)

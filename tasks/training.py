@@ -32,6 +32,9 @@ class ProgressLog(Callback):
         if step < self.total:
             self.log.debug("checkpoint at step %d", step)
 
+    def on_resume(self, step, path):
+        self.log.info("resuming from step %d (checkpoint %s)", step, path)
+
 
 class TrainingBoundCallback(Callback):
     """A cheap, clearly labelled curve: the *training* D's JSD lower bound, scored on held-out
@@ -60,8 +63,6 @@ def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
         callbacks += [tracker, TrainingBoundCallback(data.heldout, tracker)]
     checkpoint_dir = paths.checkpoints / config_fingerprint(cfg.flat())
     result = fit_gan(cfg, data, checkpoint_dir=checkpoint_dir, callbacks=callbacks)
-    if result.resumed_from:
-        run_logger().info("resumed from step %d", result.resumed_from)
     if tracker:
         tracker.flush()
     save_generator(paths.generator, result.generator, cfg.to_dict(), data.sample_shape)
