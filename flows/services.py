@@ -4,6 +4,8 @@
     python -m flows.services stop     # stops exactly what `start` started (pid files)
     python -m flows.services summary  # final JSD and the two addresses
 
+GAN_PREFECT_PORT / GAN_MLFLOW_PORT move the two servers off 4200 / 5000.
+
 A service already answering on its port is reused, not started twice.
 """
 
@@ -22,8 +24,10 @@ ROOT = Path.cwd()
 RUN_DIR = ROOT / ".run"
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
-PREFECT_API = f"http://{HOST}:4200/api"
-MLFLOW_URL = f"http://{HOST}:5000"
+PREFECT_PORT = int(os.environ.get("GAN_PREFECT_PORT", "4200"))
+MLFLOW_PORT = int(os.environ.get("GAN_MLFLOW_PORT", "5000"))
+PREFECT_API = f"http://{HOST}:{PREFECT_PORT}/api"
+MLFLOW_URL = f"http://{HOST}:{MLFLOW_PORT}"
 DEPLOYMENTS = ("train-gan/default", "sweep-gan/default")
 
 
@@ -91,16 +95,16 @@ def _deployment_ready() -> bool:
 
 def start() -> None:
     if _healthy(f"{PREFECT_API}/health"):
-        print("Prefect server already running on :4200")
+        print(f"Prefect server already running on :{PREFECT_PORT}")
     else:
-        _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", HOST, "--port", "4200"])
+        _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", HOST, "--port", str(PREFECT_PORT)])
         _wait("Prefect server", lambda: _healthy(f"{PREFECT_API}/health"))
     if _has_cuda():  # one training at a time on the GPU; on CPU, sweeps use every core
         subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
     if _healthy(f"{MLFLOW_URL}/health"):
-        print("MLflow UI already running on :5000")
+        print(f"MLflow UI already running on :{MLFLOW_PORT}")
     else:
-        _spawn("mlflow", [str(BIN / "mlflow"), "server", "--host", HOST, "--port", "5000", "--backend-store-uri", f"sqlite:///{ROOT / 'mlflow.db'}", "--default-artifact-root", (ROOT / "mlartifacts").as_uri(), "--workers", "1"])
+        _spawn("mlflow", [str(BIN / "mlflow"), "server", "--host", HOST, "--port", str(MLFLOW_PORT), "--backend-store-uri", f"sqlite:///{ROOT / 'mlflow.db'}", "--default-artifact-root", (ROOT / "mlartifacts").as_uri(), "--workers", "1"])
         _wait("MLflow server", lambda: _healthy(f"{MLFLOW_URL}/health"))
     if _alive("serve"):
         print("deployment server already running")
@@ -131,7 +135,7 @@ def summary() -> None:
     if metrics.exists():
         m = json.loads(metrics.read_text())
         print(f"JSD = {m['jsd']:.4f} nats, 95% CI [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}]" + (f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}" if "modes_total" in m else ""))
-    print(f"Prefect UI: http://{HOST}:4200   MLflow UI: {MLFLOW_URL}   (make stop to stop them)")
+    print(f"Prefect UI: http://{HOST}:{PREFECT_PORT}   MLflow UI: {MLFLOW_URL}   (make stop to stop them)")
 
 
 if __name__ == "__main__":

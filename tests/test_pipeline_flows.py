@@ -78,3 +78,33 @@ def test_stage_flows_share_one_run_like_dvc(prefect_backend, project):
     evaluate_gan(**kw)
     run = MlflowClient(uri).get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.params["train.loss"] == "mm" and "jsd" in run.data.metrics
+
+
+def test_divergence_fails_the_run_once_with_its_reason(prefect_backend, project, monkeypatch):
+    """NaN at step 25: Failed state, no retry, MLflow run FAILED with the reason, checkpoint of step 20 kept."""
+    import gan_core.train as train_module
+    from flows.train_gan import train_gan
+    from gan_core.errors import DivergenceError
+
+    root, uri = project
+    calls = {"n": 0}
+    real_loss = train_module.generator_loss
+
+    def nan_at_step_25(logits, kind):
+        calls["n"] += 1
+        loss = real_loss(logits, kind)
+        return loss * float("nan") if calls["n"] == 25 else loss
+
+    monkeypatch.setattr(train_module, "generator_loss", nan_at_step_25)
+    state = train_gan(params_path=str(root / "params.yaml"), root=str(root), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(DivergenceError, match="diverged at step 25: g_loss is nan; last good checkpoint: step 20"):
+        state.result()
+    assert calls["n"] == 30  # detected at the next flush (log_every 10); a retry would train again
+    (ckpt,) = (root / "models" / "checkpoints").glob("*/last.pt")
+    assert int(torch.load(ckpt, weights_only=True)["step"]) == 20
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
+    assert run.info.status == "FAILED"
+    assert "diverged at step 25" in run.data.tags["failure_reason"]
+    assert not (root / "models" / "generator.pt").exists()

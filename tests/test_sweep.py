@@ -77,3 +77,9 @@ def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch):
     champion = client.get_model_version_by_alias("gan-generator-ring8", "champion")
     assert champion.run_id == best.info.run_id
     assert json.loads((report_dir / "sweep.json").read_text())["champion"].startswith("gan-generator-ring8@champion")
+
+
+def test_sweep_defaults_are_params_yaml():
+    from gan_core.sweep import SweepConfig
+
+    assert load_sweep_config(ROOT / "params.yaml") == SweepConfig()

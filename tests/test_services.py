@@ -1,0 +1,125 @@
+"""The services the project starts: loopback only, and four train-gan runs at once against one
+Prefect server and one MLflow server, with every metric of every run stored."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from mlflow.tracking import MlflowClient
+from prefect.testing.utilities import prefect_test_harness
+
+from tests.pipeline_helpers import ROOT, TINY, write_tiny_params
+
+BIN = Path(sys.executable).parent
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(pids: set[int]) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every listening TCP socket of these processes."""
+    out = []
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids:
+            out.append((conn.pid, conn.laddr.ip, conn.laddr.port))
+    return out
+
+
+def _tree(pid: int) -> set[int]:
+    try:
+        proc = psutil.Process(pid)
+        return {pid} | {c.pid for c in proc.children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def test_make_run_services_listen_on_loopback_only(tmp_path):
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(_free_port()), "GAN_MLFLOW_PORT": str(_free_port()),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    write_tiny_params(tmp_path / "params.yaml")
+    services = [sys.executable, "-m", "flows.services"]
+    try:
+        subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)
+        pids = set().union(*(_tree(int(p.read_text())) for p in (tmp_path / ".run").glob("*.pid")))
+        sockets = _listening(pids)
+        ports = {int(env["GAN_PREFECT_PORT"]), int(env["GAN_MLFLOW_PORT"])}
+        assert ports <= {port for _, _, port in sockets}, sockets
+        exposed = [s for s in sockets if s[1] not in LOOPBACK]
+        assert not exposed, f"listening beyond loopback: {exposed}"
+    finally:
+        subprocess.run([*services, "stop"], cwd=tmp_path, env=env, timeout=120, capture_output=True)
+    time.sleep(1)
+    assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_sweep_dask_cluster_listens_on_loopback_only():
+    from distributed import Client, LocalCluster
+
+    from flows.sweep_gan import task_runner
+
+    kwargs = task_runner(None, 2).cluster_kwargs
+    with LocalCluster(**kwargs) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        sockets = _listening(_tree(os.getpid()))
+        assert len(sockets) >= 3, sockets  # scheduler, dashboard, workers and their nannies
+        exposed = [s for s in sockets if s[1] not in LOOPBACK]
+        assert not exposed, f"listening beyond loopback: {exposed}"
+
+
+def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path):
+    port = _free_port()
+    uri = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                               "--default-artifact-root", (tmp_path / "mlartifacts").as_uri(), "--workers", "1"],
+                              stdout=open(tmp_path / "mlflow.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                MlflowClient(uri).search_experiments()
+                break
+            except Exception:
+                assert time.monotonic() < deadline and server.poll() is None, "MLflow server did not start"
+                time.sleep(0.5)
+        with prefect_test_harness(server_startup_timeout=120):
+            from prefect.settings import PREFECT_API_URL
+
+            env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "MLFLOW_TRACKING_URI": uri, "OMP_NUM_THREADS": "1"}
+            procs = []
+            for i in range(4):
+                root = tmp_path / f"run{i}"
+                root.mkdir()
+                write_tiny_params(root / "params.yaml")
+                procs.append(subprocess.Popen([sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", f"seed={i}"],
+                                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            outputs = [p.communicate(timeout=600)[0] for p in procs]
+        for p, out in zip(procs, outputs):
+            assert p.returncode == 0, out[-3000:]
+            assert "database is locked" not in out
+        client = MlflowClient(uri)
+        runs = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
+        assert sorted(r.data.params["seed"] for r in runs) == ["0", "1", "2", "3"]
+        steps = TINY["train"]["steps"]
+        for run in runs:
+            assert run.info.status == "FINISHED"
+            for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"):
+                history = client.get_metric_history(run.info.run_id, key)
+                assert sorted(m.step for m in history) == list(range(1, steps + 1)), (run.data.params["seed"], key)
+            assert {"jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction"} <= run.data.metrics.keys()
+        versions = client.search_model_versions("name='gan-generator-ring8'")
+        assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
