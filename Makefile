@@ -34,8 +34,13 @@ run: install
 stop:
 	@test -x $(BIN)/python && $(BIN)/python -m flows.services stop || true
 
+# Every figure in BENCHMARKS.md (hours on a 2-core CPU; each script also runs alone).
 bench: install
+	$(BIN)/python benchmarks/throughput.py --threads 1 --compile --defaults
 	$(BIN)/python benchmarks/jsd_accuracy.py
+	$(BIN)/python benchmarks/pipeline_overhead.py dvc-noop
+	$(BIN)/python benchmarks/pipeline_overhead.py e2e
+	$(BIN)/python benchmarks/pipeline_overhead.py sweep-scaling --members 8 --workers 1 2 4
 	$(BIN)/python benchmarks/gan_quality.py --seeds 10 --mm-seeds 3
 
 clean:

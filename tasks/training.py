@@ -65,6 +65,7 @@ def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     result = fit_gan(cfg, data, checkpoint_dir=checkpoint_dir, callbacks=callbacks)
     if tracker:
         tracker.flush()
+        tracker.client.log_metric(run_id, "train_seconds", result.seconds)
     save_generator(paths.generator, result.generator, cfg.to_dict(), data.sample_shape)
     curves = pd.DataFrame(result.history)
     atomic_write(paths.curves, lambda tmp: curves.to_csv(tmp, index=False))

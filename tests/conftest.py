@@ -1,7 +1,12 @@
 """Shared fixtures: tiny, fast configs (CPU, few steps, fixed seeds)."""
 
+import os
+
 import pytest
 import torch
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from test servers
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from gan_core.config import build_config
 
@@ -21,3 +26,14 @@ def tiny_cfg():
         return build_config({}, base + list(overrides))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def prefect_backend():
+    """One temporary Prefect server for the whole session (it takes ~20 s to start); yields
+    its API URL for tests that start stage processes."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()

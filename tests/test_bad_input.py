@@ -9,14 +9,12 @@ tests/test_sweep.py) reach the same validation.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import yaml
-from prefect.testing.utilities import prefect_test_harness
 
 from gan_core.checkpoint import config_fingerprint
 from gan_core.config import load_config
@@ -26,19 +24,22 @@ SENTINELS = ("metrics/eval.json", "models/generator.pt", "data/prepared/dataset.
 
 
 @pytest.fixture(scope="module")
-def prefect_backend():
-    with prefect_test_harness(server_startup_timeout=120):
-        from prefect.settings import PREFECT_API_URL
-
-        yield PREFECT_API_URL.value()
+def mlflow_uri(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"  # one store: created once
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch, prefect_backend):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.setenv("PREFECT_API_URL", prefect_backend)  # for the stage processes
+def plain_project(tmp_path, monkeypatch, mlflow_uri):
+    """For errors that end before Prefect starts (no backend needed)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
     write_tiny_params(tmp_path / "params.yaml")
     return tmp_path
+
+
+@pytest.fixture
+def project(plain_project, monkeypatch, prefect_backend):
+    monkeypatch.setenv("PREFECT_API_URL", prefect_backend)  # for the stage processes
+    return plain_project
 
 
 def _with_outputs(root) -> dict[str, bytes]:
@@ -105,7 +106,8 @@ CONFIG_CASES = [
 
 
 @pytest.mark.parametrize("args, expected", CONFIG_CASES, ids=[c[0][-1] for c in CONFIG_CASES])
-def test_bad_override_one_line(project, capsys, args, expected):
+def test_bad_override_one_line(plain_project, capsys, args, expected):
+    project = plain_project
     before = _with_outputs(project)
     code, output = _cli_before_prefect("fit_gan", project, *args, capsys=capsys)
     _assert_one_line(code, output, *expected)
@@ -118,7 +120,8 @@ def test_bad_override_one_line(project, capsys, args, expected):
     ("trian: {k: 2}\n", ["unknown key 'trian'", "did you mean 'train'"]),
     ("train: {k: two}\n", ["'train.k'", "'two'"]),
 ], ids=["truncated-yaml", "not-a-mapping", "unknown-section", "wrong-type-in-file"])
-def test_bad_params_file_one_line(project, capsys, text, expected):
+def test_bad_params_file_one_line(plain_project, capsys, text, expected):
+    project = plain_project
     (project / "params.yaml").write_text(text)
     before = _with_outputs(project)
     code, output = _cli_before_prefect("prepare_data", project, capsys=capsys)
@@ -176,24 +179,20 @@ def _checkpoint_path(root, overrides: dict):
     ("foreign", ["another config, refusing to resume", "train.loss"]),
 ])
 def test_bad_checkpoint_one_line(project, damage, expected):
-    assert _cli("prepare_data", project)[0] == 0  # prepared data for fit_gan
+    from gan_core.datasets import load_dataset, save_prepared
+    from gan_core.train import fit_gan
+
+    cfg = load_config(project / "params.yaml")
+    save_prepared(load_dataset(cfg.data, cfg.seed), project / "data" / "prepared" / "dataset.npz")
     ckpt = _checkpoint_path(project, {})
-    if damage == "foreign":  # a real checkpoint of another config, found where this run looks
-        from flows.fit_gan import fit_gan
-
-        fit_gan(overrides={"train.loss": "mm"}, params_path=str(project / "params.yaml"), root=str(project))
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(_checkpoint_path(project, {"train.loss": "mm"}), ckpt)
-    else:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        good = _checkpoint_path(project, {"train.loss": "mm"})
-        if damage == "truncated":
-            from flows.fit_gan import fit_gan
-
-            fit_gan(overrides={"train.loss": "mm"}, params_path=str(project / "params.yaml"), root=str(project))
-            ckpt.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-        else:
-            ckpt.write_bytes(b"PK\x03\x04 not a checkpoint " * 100)
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    if damage == "tampered":
+        ckpt.write_bytes(b"PK\x03\x04 not a checkpoint " * 100)
+    else:  # a real checkpoint of another config (train.loss mm), whole or cut in half
+        other = load_config(project / "params.yaml", {"train.loss": "mm"})
+        fit_gan(other, load_dataset(other.data, other.seed), checkpoint_dir=project / "other")
+        good = (project / "other" / "last.pt").read_bytes()
+        ckpt.write_bytes(good if damage == "foreign" else good[: len(good) // 2])
     kept = ckpt.read_bytes()
     before = _with_outputs(project)
     code, output = _cli("fit_gan", project, )

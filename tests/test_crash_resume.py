@@ -14,29 +14,30 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from prefect.testing.utilities import prefect_test_harness
 
 from tests.pipeline_helpers import ROOT, write_tiny_params
 
-STEPS = 3000  # a tiny model: long enough to be killed mid-way, a few seconds in all
+STEPS = 2000  # a tiny model: long enough to be killed mid-way, a few seconds in all
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    with prefect_test_harness(server_startup_timeout=120):
-        from prefect.settings import PREFECT_API_URL
-
-        yield PREFECT_API_URL.value()
+def prefect_api(prefect_backend, tmp_path_factory):
+    return prefect_backend, f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
 
 
 def _project(path, prefect_api):
+    from gan_core.config import load_config
+    from gan_core.datasets import load_dataset, save_prepared
+
+    api, mlflow_uri = prefect_api
     path.mkdir()
     write_tiny_params(path / "params.yaml")
     params = yaml.safe_load((path / "params.yaml").read_text())
     params["train"].update(steps=STEPS, checkpoint_every=100, log_every=50)
     (path / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "MLFLOW_TRACKING_URI": f"sqlite:///{path / 'mlflow.db'}", "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "flows.prepare_data", "--params", str(path / "params.yaml"), "--root", str(path)], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    cfg = load_config(path / "params.yaml")
+    save_prepared(load_dataset(cfg.data, cfg.seed), path / "data" / "prepared" / "dataset.npz")  # as prepare-data writes it
+    env = {**os.environ, "PREFECT_API_URL": api, "MLFLOW_TRACKING_URI": mlflow_uri, "OMP_NUM_THREADS": "1"}
     return path, env
 
 
@@ -55,7 +56,7 @@ def _kill_during_training(path, env, rng: random.Random) -> int:
     while not any(ckpts.glob("*/last.pt")) and time.monotonic() < deadline:
         assert proc.poll() is None, "fit-gan ended before its first checkpoint"
         time.sleep(0.05)
-    time.sleep(rng.uniform(0.0, 2.0))
+    time.sleep(rng.uniform(0.0, 1.0))
     assert proc.poll() is None, "training finished before the kill; raise STEPS"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -87,6 +88,7 @@ def _check_trials(tmp_path, prefect_api, trials: int, seed: int):
         pd.testing.assert_frame_equal(curves, ref_curves)  # every diagnostic of every step
 
 
+@pytest.mark.slow  # ~1 min; the in-process interrupt + resume check (tests/test_train.py) runs by default
 def test_kill9_then_rerun_equals_uninterrupted(tmp_path, prefect_api):
     _check_trials(tmp_path, prefect_api, trials=1, seed=1)
 

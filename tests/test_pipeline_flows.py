@@ -6,16 +6,9 @@ import mlflow
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
 
 from gan_core.errors import ConfigError
 from tests.pipeline_helpers import write_tiny_params
-
-
-@pytest.fixture(scope="module")
-def prefect_backend():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture

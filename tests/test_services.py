@@ -13,7 +13,6 @@ from pathlib import Path
 import psutil
 import pytest
 from mlflow.tracking import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
 
 from tests.pipeline_helpers import ROOT, TINY, write_tiny_params
 
@@ -78,7 +77,8 @@ def test_sweep_dask_cluster_listens_on_loopback_only():
         assert not exposed, f"listening beyond loopback: {exposed}"
 
 
-def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path):
+@pytest.mark.slow
+def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path, prefect_backend):
     port = _free_port()
     uri = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
@@ -93,18 +93,15 @@ def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path):
             except Exception:
                 assert time.monotonic() < deadline and server.poll() is None, "MLflow server did not start"
                 time.sleep(0.5)
-        with prefect_test_harness(server_startup_timeout=120):
-            from prefect.settings import PREFECT_API_URL
-
-            env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "MLFLOW_TRACKING_URI": uri, "OMP_NUM_THREADS": "1"}
-            procs = []
-            for i in range(4):
-                root = tmp_path / f"run{i}"
-                root.mkdir()
-                write_tiny_params(root / "params.yaml")
-                procs.append(subprocess.Popen([sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", f"seed={i}"],
-                                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-            outputs = [p.communicate(timeout=600)[0] for p in procs]
+        env = {**os.environ, "PREFECT_API_URL": prefect_backend, "MLFLOW_TRACKING_URI": uri, "OMP_NUM_THREADS": "1"}
+        procs = []
+        for i in range(4):
+            root = tmp_path / f"run{i}"
+            root.mkdir()
+            write_tiny_params(root / "params.yaml")
+            procs.append(subprocess.Popen([sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", f"seed={i}"],
+                                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        outputs = [p.communicate(timeout=600)[0] for p in procs]
         for p, out in zip(procs, outputs):
             assert p.returncode == 0, out[-3000:]
             assert "database is locked" not in out

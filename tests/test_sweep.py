@@ -5,7 +5,6 @@ import json
 
 import pytest
 from mlflow.tracking import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
 
 from gan_core.errors import ConfigError
 from gan_core.sweep import expand_grid, load_sweep_config, summarise
@@ -40,16 +39,15 @@ def test_summary_aggregates_over_seeds():
     assert table.loc[1, "jsd_mean"] == pytest.approx(0.3) and table.loc[1, "members"] == 2
 
 
-def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch):
+def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch, prefect_backend):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     write_tiny_params(tmp_path / "params.yaml")
     grid = {"data.name": ["ring8", "mine"], "train.loss": ["mm", "ns"]}  # "mine" reads a missing file
-    with prefect_test_harness(server_startup_timeout=120):
-        from flows.sweep_gan import sweep_gan
+    from flows.sweep_gan import sweep_gan
 
-        out = sweep_gan(grid=grid, overrides={"train.steps": 40, "data.path": str(tmp_path / "missing.npy")}, params_path=str(tmp_path / "params.yaml"), root=str(tmp_path), workers=2, name="t")
+    out = sweep_gan(grid=grid, overrides={"train.steps": 40, "data.path": str(tmp_path / "missing.npy")}, params_path=str(tmp_path / "params.yaml"), root=str(tmp_path), workers=2, name="t")
 
     assert out["finished"] == 2 and out["failed"] == ["name=mine,loss=mm", "name=mine,loss=ns"]
     client = MlflowClient(uri)
