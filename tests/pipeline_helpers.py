@@ -26,3 +26,12 @@ def write_tiny_params(path: Path) -> Path:
             params[key] = value
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 (servers in tests bind loopback only)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -4,7 +4,6 @@ Prefect server and one MLflow server, with every metric of every run stored."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,10 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.pipeline_helpers import ROOT, TINY, write_tiny_params
+from tests.pipeline_helpers import ROOT, TINY, free_port, write_tiny_params
 
 BIN = Path(sys.executable).parent
 LOOPBACK = {"127.0.0.1", "::1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(pids: set[int]) -> list[tuple[int, str, int]]:
@@ -44,7 +37,7 @@ def _tree(pid: int) -> set[int]:
 
 
 def test_make_run_services_listen_on_loopback_only(tmp_path):
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(_free_port()), "GAN_MLFLOW_PORT": str(_free_port()),
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(free_port()), "GAN_MLFLOW_PORT": str(free_port()),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     write_tiny_params(tmp_path / "params.yaml")
@@ -79,7 +72,7 @@ def test_sweep_dask_cluster_listens_on_loopback_only():
 
 @pytest.mark.slow
 def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path, prefect_backend):
-    port = _free_port()
+    port = free_port()
     uri = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
                                "--default-artifact-root", (tmp_path / "mlartifacts").as_uri(), "--workers", "1"],
