@@ -30,30 +30,7 @@ def tracking_uri(root: Path) -> str:
 def client(root: Path) -> MlflowClient:
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
-    c = MlflowClient(uri)
-    if uri.startswith("sqlite:///"):
-        _create_store_once(c, Path(uri.removeprefix("sqlite:///")))
-    return c
-
-
-def _create_store_once(c: MlflowClient, db: Path) -> None:
-    """MLflow creates a new SQLite store's tables on first use; two processes doing it at once
-    (e.g. `dvc queue start -j 2`) collide. A file lock lets the first create it, the rest wait."""
-    import fcntl
-
-    if str(db) in _READY_STORES:
-        return
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(db.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            c.search_experiments(max_results=1)  # creates and migrates the tables if new
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    _READY_STORES.add(str(db))
-
-
-_READY_STORES: set[str] = set()
+    return MlflowClient(uri)
 
 
 def experiment_id(c: MlflowClient, root: Path) -> str:
