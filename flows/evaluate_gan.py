@@ -9,11 +9,10 @@ from typing import Any
 
 from prefect import flow
 
-from flows.fit_gan import mark_failed
 from tasks.common import load_run_config, read_json
 from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
-from tasks.tracking import client
+from tasks.tracking import client, mark_failed
 
 
 @flow(name="evaluate-gan")

@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 
 from tasks.common import load_run_config, write_json
 from tasks.paths import Paths
-from tasks.tracking import client, start_run
+from tasks.tracking import mark_failed, start_run
 from tasks.training import train_generator
 
 
@@ -33,12 +33,6 @@ def fit_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.
         if own_run:
             mark_failed(paths, run_id, exc)
         raise
-
-
-def mark_failed(paths: Paths, run_id: str, exc: BaseException) -> None:
-    c = client(paths.root)
-    c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
-    c.set_terminated(run_id, "FAILED")
 
 
 if __name__ == "__main__":

@@ -22,12 +22,11 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect_dask import DaskTaskRunner
 
-from flows.fit_gan import mark_failed
 from gan_core.sweep import Member, expand_grid, load_sweep_config
 from tasks.common import run_logger
 from tasks.paths import Paths
 from tasks.sweep import run_member, write_report
-from tasks.tracking import client, start_run, tracking_uri
+from tasks.tracking import client, mark_failed, start_run, tracking_uri
 
 ADDRESS_ENV = "GAN_DASK_ADDRESS"
 

@@ -12,11 +12,11 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows.evaluate_gan import evaluate_gan
-from flows.fit_gan import fit_gan, mark_failed
+from flows.fit_gan import fit_gan
 from flows.prepare_data import prepare_data
 from tasks.common import load_run_config, run_logger
 from tasks.paths import Paths
-from tasks.tracking import client, start_run
+from tasks.tracking import client, mark_failed, start_run
 
 
 @flow(name="train-gan")

@@ -22,7 +22,7 @@ from tasks.common import run_logger, write_json
 from tasks.data import prepare_dataset
 from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
-from tasks.tracking import client, start_run
+from tasks.tracking import client, mark_failed, start_run
 from tasks.training import train_generator
 
 
@@ -42,9 +42,7 @@ def run_member(member: Member, params_path: str, member_root: str, tracking_uri:
         fitted = train_generator(cfg, str(paths.root), run_id)
         metrics = evaluate_model(cfg, str(paths.root), run_id)
     except BaseException as exc:
-        c = client(paths.root)
-        c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
-        c.set_terminated(run_id, "FAILED")
+        mark_failed(paths, run_id, exc)
         raise
     client(paths.root).set_terminated(run_id, "FINISHED")
     return {

@@ -71,6 +71,13 @@ def start_run(root: Path, params: dict[str, Any], tags: dict[str, str], run_name
     return run.info.run_id
 
 
+def mark_failed(paths, run_id: str, exc: BaseException) -> None:
+    """The run ends FAILED with the reason as its `failure_reason` tag."""
+    c = client(paths.root)
+    c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
+    c.set_terminated(run_id, "FAILED")
+
+
 def run_url(root: Path, run_id: str) -> str:
     c = client(root)
     run = c.get_run(run_id)
