@@ -8,12 +8,14 @@ The bare loop is written here in the pytorch/examples dcgan style: a DataLoader 
 in-memory tensor, BCE-with-logits, a D step then a G step, the losses read with `.item()`
 every step, nothing else. Both loops train the same models (`build_models`, same seed),
 batch, k, device and number of steps, with plain Algorithm 1 (r1 = 0, no EMA, no lr
-decay: the bare loop does none of these). gan_core runs as the pipeline runs it: with
+decay: the bare loop does none of these), both in fp32. gan_core runs as the pipeline runs it: with
 checkpoints, diagnostics and history; "tracking on" adds the MLflow callback, sending every
 per-step diagnostic to an MLflow tracking server on 127.0.0.1 (what `make run` sets up; the
 benchmark starts one on a temporary SQLite store). The same with no server, the SQLite file
 written from the training process itself, is shown too. Variants alternate in rounds and the median of the rounds is kept,
 so each ratio is measured in the same run on the same, equally noisy machine.
+
+On CUDA, gan_core with its default `train.precision: auto` (bf16 autocast) is timed too.
 
 The last line is `ratio=<gan_core with tracking / bare>` (higher is faster; goal >= 0.95).
 """
@@ -182,7 +184,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     overrides = {
         "data.name": args.data, "device": args.device, "train.steps": args.steps, "train.k": args.k,
-        "train.progress": False, "train.r1": 0.0, "train.ema": 0.0, "train.lr_decay": "none",
+        "train.progress": False, "train.r1": 0.0, "train.ema": 0.0, "train.lr_decay": "none", "train.precision": "fp32",
     }
     if args.data not in ("ring8", "grid25"):
         overrides["data.n_train"] = 1000
@@ -201,6 +203,9 @@ def main() -> None:
     }
     if args.compile:
         variants["bare + torch.compile"] = lambda: bare_loop(cfg, data, compile_models=True)
+    if device.type == "cuda":
+        acfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"precision": "auto"})})
+        variants["gan_core, precision auto (bf16 autocast; tracking off)"] = lambda: gan_core_loop(acfg, data, False, workdir)
     if args.defaults:
         dcfg = load_config(ROOT / "params.yaml", {k: v for k, v in overrides.items() if k not in ("train.r1", "train.ema", "train.lr_decay")})
         variants["gan_core, params.yaml defaults (r1, EMA, decay; tracking off)"] = lambda: gan_core_loop(dcfg, data, False, workdir)

@@ -73,6 +73,8 @@ class TrainConfig(_Section):
     r1: float = Field(0.1, ge=0.0, le=1000.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
+    # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     # Write a checkpoint every this many generator steps (and at the end).
     checkpoint_every: int = Field(1_000, ge=1)
     # Hand per-step diagnostics to callbacks every this many steps (one host sync each time).

@@ -23,3 +23,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"config: 'device': '{name}' asked for, but no CUDA device is present; allowed here: auto, cpu")
     return device
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for the networks' forward passes, or None for plain fp32.
+
+    bf16 has fp32's range, so it needs no loss scaling (fp16 would); weights, optimiser
+    state and the losses stay fp32. `auto` uses it only on a CUDA device that supports it:
+    on CPU it is slower than fp32 and bit-exact resume is promised there."""
+    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if precision == "fp32" or (precision == "auto" and not cuda_bf16):
+        return None
+    if device.type == "cuda" and not cuda_bf16:
+        raise ConfigError(f"config: 'train.precision': bf16 asked for, but {torch.cuda.get_device_name(device)} does not support it; allowed here: auto, fp32")
+    return torch.bfloat16

@@ -9,6 +9,7 @@ needed to continue, so an interrupted run resumed from its checkpoint is the sam
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -29,7 +30,7 @@ from gan_core.datasets import Dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models
-from gan_core.runtime import resolve_device, seed_everything
+from gan_core.runtime import autocast_dtype, resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,19 @@ class TrainResult:
     config: dict = field(default_factory=dict)
 
 
-def discriminator_step(D: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, fake: torch.Tensor, r1: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def discriminator_step(
+    D: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, fake: torch.Tensor, r1: float = 0.0, amp: torch.dtype | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One ascent step on V for D: maximise log D(x) + log(1 - D(fake)). Returns (loss, real logits).
 
     `r1` > 0 adds the zero-centred penalty r1/2 · E||∇_x logit(x)||² on real data (Mescheder
-    et al. 2018), which vanishes at the equilibrium p_g = p_data, D = 1/2."""
+    et al. 2018), which vanishes at the equilibrium p_g = p_data, D = 1/2. `amp` runs D's
+    forward passes under autocast in that dtype; the logits, losses and penalty stay fp32."""
     if r1 > 0:
         x = x.detach().requires_grad_(True)
-    real_logits, fake_logits = D(x), D(fake.detach())
+    with _autocast(x.device, amp):
+        real_logits, fake_logits = D(x), D(fake.detach())
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
     loss = discriminator_loss(real_logits, fake_logits)
     total = loss
     if r1 > 0:
@@ -68,6 +74,10 @@ def discriminator_step(D: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor
     total.backward()
     opt.step()
     return loss.detach(), real_logits.detach()
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
 def sample(generator: nn.Module, n: int, *, seed: int = 0, batch: int = 8_192) -> np.ndarray:
@@ -89,6 +99,7 @@ class _Trainer:
     def __init__(self, cfg: Config, data: Dataset, checkpoint_dir: Path | None, callbacks: CallbackList):
         self.cfg, self.tc = cfg, cfg.train
         self.device = resolve_device(cfg.device)
+        self.amp = autocast_dtype(cfg.train.precision, self.device)  # None: fp32
         self.callbacks = callbacks
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
         seed_everything(cfg.seed)
@@ -181,13 +192,14 @@ class _Trainer:
         D.requires_grad_(True)
         for _ in range(k):
             x, z = self._batch()
-            with torch.no_grad():
+            with torch.no_grad(), _autocast(self.device, self.amp):
                 fake = G(z)
-            d_loss, real_logits = discriminator_step(D, self.opt_d, x, fake, self.tc.r1)
+            d_loss, real_logits = discriminator_step(D, self.opt_d, x, fake, self.tc.r1, self.amp)
         # (2) Update G once: minimise -log D(G(z)) (ns) or log(1 - D(G(z))) (mm).
         D.requires_grad_(False)
         z = torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
-        g_logits = D(G(z))
+        with _autocast(self.device, self.amp):
+            g_logits = D(G(z)).float()
         g_loss = generator_loss(g_logits, self.tc.loss)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()

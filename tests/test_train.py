@@ -1,5 +1,6 @@
 """The training loop: Algorithm 1's k, exact resume, divergence, checkpoint safety."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -7,6 +8,7 @@ from gan_core.callbacks import Callback
 from gan_core.checkpoint import load_checkpoint
 from gan_core.datasets import Dataset, load_dataset
 from gan_core.errors import CheckpointError, DivergenceError
+from gan_core.runtime import autocast_dtype
 from gan_core.train import CHECKPOINT_NAME, fit_gan, sample
 
 
@@ -138,8 +140,56 @@ def test_conv_pair_trains_on_digits(tiny_cfg):
     assert out.shape == (5, 1, 8, 8) and out.min() >= -1 and out.max() <= 1
 
 
+def _activation_dtypes(module: torch.nn.Module) -> set[torch.dtype]:
+    """Records the dtypes of every Linear/Conv output of `module` while training runs."""
+    seen: set[torch.dtype] = set()
+    for m in module.modules():
+        if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            m.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
+    return seen
+
+
+def _fit_recording_dtypes(cfg):
+    """Trains cfg and returns (result, dtypes of the discriminator's layer outputs)."""
+    data = load_dataset(cfg.data, cfg.seed)
+    seen = {}
+
+    class Spy(Callback):
+        def on_start(self, generator, discriminator):
+            seen["d"] = _activation_dtypes(discriminator)
+
+    result = fit_gan(cfg, data, callbacks=[Spy()])
+    return result, seen["d"]
+
+
+def test_precision_auto_is_fp32_on_cpu(tiny_cfg):
+    assert autocast_dtype("auto", torch.device("cpu")) is None
+    _, d_dtypes = _fit_recording_dtypes(tiny_cfg())
+    assert d_dtypes == {torch.float32}
+
+
+def test_bf16_autocast_path_trains_with_fp32_weights(tiny_cfg):
+    """The mixed-precision code path (the one `auto` takes on CUDA), exercised on CPU: the
+    networks' forward passes run in bf16, weights and the loss history stay fp32 and finite."""
+    result, d_dtypes = _fit_recording_dtypes(tiny_cfg("train.precision=bf16", "train.r1=0.1"))
+    assert torch.bfloat16 in d_dtypes
+    assert all(p.dtype == torch.float32 for p in result.discriminator.parameters())
+    assert np.isfinite(result.history["d_loss"]).all() and len(result.history["d_loss"]) == 30
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_path(tiny_cfg):
     cfg = tiny_cfg("device=cuda")
-    result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed))
+    result, d_dtypes = _fit_recording_dtypes(cfg)
     assert next(result.generator.parameters()).is_cuda
+    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    assert expected in d_dtypes  # precision auto: bf16 autocast where the card has it
+    assert np.isfinite(result.history["d_loss"]).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_conv_pair_and_sampling(tiny_cfg):
+    cfg = tiny_cfg("device=cuda", "data.name=digits", "model.channels=8", "train.steps=5")
+    result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed))
+    out = sample(result.generator, 5)
+    assert out.dtype == np.float32 and out.shape == (5, 1, 8, 8) and np.isfinite(out).all()
