@@ -37,6 +37,10 @@ def _env() -> dict[str, str]:
         "PREFECT_API_URL": PREFECT_API,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_HOST": HOST,
+        # Concurrency-slot leases on disk, not in the server's memory: a task killed while
+        # holding a `gpu` slot gets it back when its 60 s lease expires, even across a server
+        # restart (with in-memory leases the slot stayed taken for good).
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
         "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", MLFLOW_URL),
         "MLFLOW_UI_URL": MLFLOW_URL,
         "DO_NOT_TRACK": "1",

@@ -113,3 +113,74 @@ def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path, prefect_bac
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+HOLDER = """
+import time
+from prefect import flow, task
+
+@task(tags=["gpu"])
+def hold():
+    print("HOLDING", flush=True)
+    time.sleep(600)
+
+@flow
+def holder():
+    hold()
+
+holder()
+"""
+
+
+def _gpu_active_slots(api: str) -> int:
+    import httpx
+
+    limits = httpx.post(f"{api}/v2/concurrency_limits/filter", json={}, timeout=10).json()
+    return next(limit["active_slots"] for limit in limits if limit["name"] == "tag:gpu")
+
+
+@pytest.mark.slow
+def test_killed_task_gets_its_gpu_slot_back_across_a_server_restart(tmp_path):
+    """kill -9 a task holding the `gpu` slot, restart the server: with make run's lease storage
+    the slot comes back when the 60 s lease expires (in-memory leases kept it taken for good)."""
+    from flows.services import _env
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "home"), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": _env()["PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"]}
+    (tmp_path / "holder.py").write_text(HOLDER)
+
+    def server() -> subprocess.Popen:
+        proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        _wait_for(lambda: subprocess.run(["curl", "-sf", f"{api}/health"], capture_output=True).returncode == 0, 120)
+        return proc
+
+    srv = server()
+    holder = None
+    try:
+        subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=env, check=True, capture_output=True, timeout=60)
+        holder = subprocess.Popen([sys.executable, "holder.py"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        _wait_for(lambda: "HOLDING" in holder.stdout.readline(), 120)
+        assert _gpu_active_slots(api) == 1
+        holder.kill()
+        srv.terminate()
+        srv.wait(60)
+        srv = server()
+        _wait_for(lambda: _gpu_active_slots(api) == 0, 180)
+    finally:
+        if holder is not None:
+            holder.kill()
+        os.killpg(srv.pid, 15)
+        srv.wait(60)
+
+
+def _wait_for(check, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    raise AssertionError(f"condition not met within {timeout} s")
