@@ -20,6 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from flows.zombies import HEARTBEAT_SECONDS
+
 ROOT = Path.cwd()
 RUN_DIR = ROOT / ".run"
 BIN = Path(sys.executable).parent
@@ -41,6 +43,8 @@ def _env() -> dict[str, str]:
         # holding a `gpu` slot gets it back when its 60 s lease expires, even across a server
         # restart (with in-memory leases the slot stayed taken for good).
         "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+        # Deployment runs send heartbeats; flows/zombies.py marks silent ones Crashed.
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
         "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", MLFLOW_URL),
         "MLFLOW_UI_URL": MLFLOW_URL,
         "DO_NOT_TRACK": "1",
@@ -103,6 +107,7 @@ def start() -> None:
     else:
         _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", HOST, "--port", str(PREFECT_PORT)])
         _wait("Prefect server", lambda: _healthy(f"{PREFECT_API}/health"))
+    subprocess.run([sys.executable, "-m", "flows.zombies"], cwd=ROOT, env=_env(), capture_output=True, timeout=120)
     if _has_cuda():  # one training at a time on the GPU; on CPU, sweeps use every core
         subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
     if _healthy(f"{MLFLOW_URL}/health"):

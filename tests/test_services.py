@@ -184,3 +184,55 @@ def _wait_for(check, timeout: float) -> None:
             return
         time.sleep(1)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def _flow_run_state(api: str, run_id: str) -> str:
+    import httpx
+
+    return httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state"]["type"]
+
+
+@pytest.mark.slow
+def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_path):
+    """kill -9 the deployment server and its flow-run process mid-training: the run is marked
+    Crashed once its heartbeats stop (flows/zombies.py), and the deployment run again resumes
+    from the checkpoint left behind."""
+    import re
+
+    from flows.zombies import HEARTBEAT_SECONDS, SILENCE
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(port), "GAN_MLFLOW_PORT": str(free_port()),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_API_URL": api, "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    write_tiny_params(tmp_path / "params.yaml")
+    services = [sys.executable, "-m", "flows.services"]
+    overrides = '{"train.steps": 4000, "train.checkpoint_every": 100}'
+
+    def deployment_run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "prefect"), "deployment", "run", "train-gan/default", "--param", f"overrides={overrides}", *extra],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+    try:
+        subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)
+        started = deployment_run()
+        run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)
+        _wait_for(lambda: any((tmp_path / "models" / "checkpoints").glob("*/last.pt")), 300)
+        assert _flow_run_state(api, run_id) == "RUNNING"
+        serve = psutil.Process(int((tmp_path / ".run" / "serve.pid").read_text()))
+        for proc in [serve, *serve.children(recursive=True)]:
+            proc.kill()
+        (ckpt,) = (tmp_path / "models" / "checkpoints").glob("*/last.pt")
+        import torch
+
+        step = int(torch.load(ckpt, weights_only=True)["step"])
+        assert 0 < step < 4000
+        _wait_for(lambda: _flow_run_state(api, run_id) == "CRASHED", SILENCE.seconds + 4 * HEARTBEAT_SECONDS + 60)
+
+        subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)  # serve again
+        again = deployment_run("--watch")
+        assert again.returncode == 0 and "Completed" in again.stdout, again.stdout[-2000:]
+        assert f"resuming from step {step}" in (tmp_path / ".run" / "serve.log").read_text()
+    finally:
+        subprocess.run([*services, "stop"], cwd=tmp_path, env=env, timeout=120, capture_output=True)
