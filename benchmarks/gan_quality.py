@@ -1,6 +1,7 @@
 """Mode coverage and sample quality of the default config over seeds (ring8, grid25; NS and MM).
 
-    python benchmarks/gan_quality.py --seeds 10 --workers 2      # appends to benchmarks/results/gan_quality.jsonl
+    python benchmarks/gan_quality.py --seeds 10 --workers 2      # appends to benchmarks/results/gan_quality.jsonl;
+                                                                 # runs already recorded there are skipped
     python benchmarks/gan_quality.py --summary                   # prints the markdown table
 
 Each run trains with params.yaml's defaults (only data.name, train.loss and seed change)
@@ -42,6 +43,13 @@ def one(job: tuple[str, str, int]) -> dict:
     return row
 
 
+def _done() -> set[tuple[str, str, int]]:
+    if not OUT.exists():
+        return set()
+    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    return {(r["data"], r["loss"], int(r["seed"])) for r in rows}
+
+
 def summary() -> str:
     import pandas as pd
 
@@ -67,6 +75,9 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(d, "ns", s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
     jobs += [(d, "mm", s) for s in range(args.mm_seeds) for d in ("ring8", "grid25")]
+    done = _done()
+    jobs = [job for job in jobs if job not in done]  # resumable: runs already recorded are kept
+    print(f"{len(jobs)} runs to do ({len(done)} recorded)", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         list(pool.map(one, jobs))
     print(summary())
