@@ -6,11 +6,14 @@
 
 Each run trains with params.yaml's defaults (only data.name, train.loss and seed change)
 and measures 2,500 samples with the VEEGAN/PacGAN protocol. Workers use one thread each.
+Rows carry a fingerprint of the model and training settings, so a run is skipped only when it
+was recorded with today's defaults, and the summary shows today's defaults unless `--all`.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -21,40 +24,59 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 
 
+def _config(name: str, loss: str, seed: int):
+    from gan_core.config import load_config
+
+    return load_config(ROOT / "params.yaml", {"data.name": name, "train.loss": loss, "seed": seed, "train.progress": False})
+
+
+def fingerprint() -> str:
+    """What the defaults are, minus what a row varies (dataset, loss, seed) and the display-only keys."""
+    cfg = _config("ring8", "ns", 0)
+    train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every"})
+    blob = json.dumps({"model": cfg.model.model_dump(), "train": train}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+
 def one(job: tuple[str, str, int]) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from gan_core.config import load_config
     from gan_core.datasets import load_dataset
     from gan_core.metrics import mode_metrics
     from gan_core.train import fit_gan, sample
 
     name, loss, seed = job
-    cfg = load_config(ROOT / "params.yaml", {"data.name": name, "train.loss": loss, "seed": seed, "train.progress": False})
+    cfg = _config(name, loss, seed)
     data = load_dataset(cfg.data, cfg.seed)
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
     m = mode_metrics(sample(result.generator, cfg.evaluate.n_metric_samples, seed=seed + 2), data.mixture)
-    row = {"data": name, "loss": loss, "seed": seed, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict()}
+    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(), "layers": cfg.model.layers, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict()}
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(row, flush=True)
     return row
 
 
+def _rows() -> list[dict]:
+    return [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()] if OUT.exists() else []
+
+
 def _done() -> set[tuple[str, str, int]]:
-    if not OUT.exists():
-        return set()
-    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
-    return {(r["data"], r["loss"], int(r["seed"])) for r in rows}
+    current = fingerprint()
+    return {(r["data"], r["loss"], int(r["seed"])) for r in _rows() if r.get("config") == current}
 
 
-def summary() -> str:
+def summary(all_configs: bool = False) -> str:
     import pandas as pd
 
-    df = pd.read_json(OUT, lines=True)
-    agg = df.groupby(["data", "loss"]).agg(
+    df = pd.DataFrame(_rows())
+    if not all_configs:
+        df = df[df["config"] == fingerprint()]
+    if df.empty:
+        return "no runs recorded with the current defaults"
+    agg = df.groupby(["config", "layers", "data", "loss"]).agg(
         runs=("seed", "count"), modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
         hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"), train_s=("train_seconds", "mean"),
     )
@@ -68,16 +90,17 @@ def main() -> None:
     ap.add_argument("--mm-seeds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument("--summary", action="store_true")
+    ap.add_argument("--all", action="store_true", help="summary of every recorded config, not only today's defaults")
     args = ap.parse_args()
     if args.summary:
-        print(summary())
+        print(summary(args.all))
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(d, "ns", s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
     jobs += [(d, "mm", s) for s in range(args.mm_seeds) for d in ("ring8", "grid25")]
     done = _done()
     jobs = [job for job in jobs if job not in done]  # resumable: runs already recorded are kept
-    print(f"{len(jobs)} runs to do ({len(done)} recorded)", flush=True)
+    print(f"{len(jobs)} runs to do ({len(done)} recorded with config {fingerprint()})", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         list(pool.map(one, jobs))
     print(summary())
