@@ -6,3 +6,6 @@ import os
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Without a running server (`dvc repro` outside `make run`) Prefect starts a temporary one and waits
+# 20 s for it by default; on a busy 2-core machine that start took longer and failed the stage.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
