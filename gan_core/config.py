@@ -50,7 +50,7 @@ class ModelConfig(_Section):
     z_dim: int = Field(16, ge=1, le=4096)
     # Width and depth of the MLP pair used for vector data.
     hidden: int = Field(256, ge=4, le=8192)
-    layers: int = Field(4, ge=1, le=16)
+    layers: int = Field(3, ge=1, le=16)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 
