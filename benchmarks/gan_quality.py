@@ -30,9 +30,10 @@ def _config(name: str, loss: str, seed: int):
     return load_config(ROOT / "params.yaml", {"data.name": name, "train.loss": loss, "seed": seed, "train.progress": False})
 
 
-def fingerprint() -> str:
-    """What the defaults are, minus what a row varies (dataset, loss, seed) and the display-only keys."""
-    cfg = _config("ring8", "ns", 0)
+def fingerprint(cfg=None) -> str:
+    """The model and training settings (today's defaults unless `cfg`), minus what a row varies
+    (dataset, loss, seed) and the display-only keys."""
+    cfg = cfg or _config("ring8", "ns", 0)
     train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every"})
     blob = json.dumps({"model": cfg.model.model_dump(), "train": train}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
@@ -52,7 +53,7 @@ def one(job: tuple[str, str, int]) -> dict:
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
     m = mode_metrics(sample(result.generator, cfg.evaluate.n_metric_samples, seed=seed + 2), data.mixture)
-    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(), "layers": cfg.model.layers, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict()}
+    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "layers": cfg.model.layers, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict()}
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(row, flush=True)
@@ -63,8 +64,7 @@ def _rows() -> list[dict]:
     return [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()] if OUT.exists() else []
 
 
-def _done() -> set[tuple[str, str, int]]:
-    current = fingerprint()
+def _done(current: str) -> set[tuple[str, str, int]]:
     return {(r["data"], r["loss"], int(r["seed"])) for r in _rows() if r.get("config") == current}
 
 
@@ -98,9 +98,10 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(d, "ns", s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
     jobs += [(d, "mm", s) for s in range(args.mm_seeds) for d in ("ring8", "grid25")]
-    done = _done()
+    current = fingerprint()
+    done = _done(current)
     jobs = [job for job in jobs if job not in done]  # resumable: runs already recorded are kept
-    print(f"{len(jobs)} runs to do ({len(done)} recorded with config {fingerprint()})", flush=True)
+    print(f"{len(jobs)} runs to do ({len(done)} recorded with config {current})", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         list(pool.map(one, jobs))
     print(summary())

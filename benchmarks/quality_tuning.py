@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -24,23 +25,20 @@ OUT = ROOT / "benchmarks" / "results" / "quality_tuning.jsonl"
 def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     from gan_core.config import load_config
     from gan_core.datasets import load_dataset
-    from gan_core.metrics import mode_metrics
+    from gan_core.metrics import mode_metrics, nearest_mode
     from gan_core.train import fit_gan, sample
 
     torch.set_num_threads(1)
-    overrides = {"data.name": data_name, "seed": int(seed), "train.progress": False}
-    changed = {}
-    for pair in pairs:
-        key, value = pair.split("=", 1)
-        changed[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-    cfg = load_config(ROOT / "params.yaml", {**overrides, **changed})
+    cfg = load_config(ROOT / "params.yaml", [f"data.name={data_name}", f"seed={seed}", "train.progress=false", *pairs])
+    changed = {key: reduce(getattr, key.split("."), cfg) for key in (pair.split("=", 1)[0] for pair in pairs)}  # as validated
     data = load_dataset(cfg.data, cfg.seed)
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
-    samples = sample(result.generator, cfg.evaluate.n_metric_samples, seed=int(seed) + 2)  # as gan_quality.py
+    samples = sample(result.generator, cfg.evaluate.n_metric_samples, seed=cfg.seed + 2)  # as gan_quality.py
     mix = data.mixture
-    dist = np.sqrt(((samples[:, None] - mix.centres[None]) ** 2).sum(-1)).min(1) / mix.stds[0]
-    row = {"name": label, "data": data_name, "seed": int(seed), **changed, **mode_metrics(samples, mix).as_dict(),
+    nearest, dist = nearest_mode(samples, mix)
+    dist = dist / mix.stds[nearest]
+    row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **mode_metrics(samples, mix).as_dict(),
            "median_std": round(float(np.median(dist)), 3), "frac_3_6_std": round(float(((dist > 3) & (dist <= 6)).mean()), 4),
            "frac_over_6_std": round(float((dist > 6).mean()), 4), "seconds": round(time.perf_counter() - t0)}
     print(json.dumps(row), flush=True)
@@ -49,4 +47,9 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    from gan_core.errors import ConfigError
+
+    try:
+        main(*sys.argv[1:])
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")

@@ -24,10 +24,16 @@ class ModeMetrics:
         return asdict(self)
 
 
-def mode_metrics(samples: np.ndarray, mixture: GaussianMixture, n_std: float = 3.0, min_count: int = 20) -> ModeMetrics:
+def nearest_mode(samples: np.ndarray, mixture: GaussianMixture) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each sample's nearest mode centre and the Euclidean distance to it."""
     samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
     dist = np.sqrt(((samples[:, None, :] - mixture.centres[None]) ** 2).sum(-1))
     nearest = dist.argmin(1)
-    good = dist[np.arange(len(samples)), nearest] <= n_std * mixture.stds[nearest]
+    return nearest, dist[np.arange(len(samples)), nearest]
+
+
+def mode_metrics(samples: np.ndarray, mixture: GaussianMixture, n_std: float = 3.0, min_count: int = 20) -> ModeMetrics:
+    nearest, dist = nearest_mode(samples, mixture)
+    good = dist <= n_std * mixture.stds[nearest]
     counts = np.bincount(nearest[good], minlength=len(mixture.centres))
     return ModeMetrics(int((counts >= min_count).sum()), len(mixture.centres), float(good.mean()))
