@@ -53,7 +53,7 @@ def one(job: tuple[str, str, int]) -> dict:
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
     m = mode_metrics(sample(result.generator, cfg.evaluate.n_metric_samples, seed=seed + 2), data.mixture)
-    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "layers": cfg.model.layers, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict()}
+    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "g_layers": cfg.model.g_layers, "d_layers": cfg.model.d_layers, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict()}
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(row, flush=True)
@@ -76,7 +76,9 @@ def summary(all_configs: bool = False) -> str:
         df = df[df["config"] == fingerprint()]
     if df.empty:
         return "no runs recorded with the current defaults"
-    agg = df.groupby(["config", "layers", "data", "loss"]).agg(
+    for side in ("g_layers", "d_layers"):  # rows from before the split have one `layers` for both
+        df[side] = df.get(side, df.get("layers")).fillna(df.get("layers", 0)).astype(int)
+    agg = df.groupby(["config", "g_layers", "d_layers", "data", "loss"]).agg(
         runs=("seed", "count"), modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
         hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"), train_s=("train_seconds", "mean"),
     )

@@ -48,9 +48,12 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     # Latent dimension of z ~ N(0, I).
     z_dim: int = Field(16, ge=1, le=4096)
-    # Width and depth of the MLP pair used for vector data.
+    # Width of the MLP pair used for vector data, and the depth (hidden layers) of each side:
+    # a deeper G makes sharper jumps between modes (fewer samples on the bridges), while a
+    # deeper D lost grid25 modes (BENCHMARKS.md).
     hidden: int = Field(256, ge=4, le=8192)
-    layers: int = Field(3, ge=1, le=16)
+    g_layers: int = Field(4, ge=1, le=16)
+    d_layers: int = Field(3, ge=1, le=16)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 
