@@ -35,7 +35,11 @@ def fingerprint(cfg=None) -> str:
     (dataset, loss, seed) and the display-only keys."""
     cfg = cfg or _config("ring8", "ns", 0)
     train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every"})
-    blob = json.dumps({"model": cfg.model.model_dump(), "train": train}, sort_keys=True, default=str)
+    model = cfg.model.model_dump()
+    if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
+        model["layers"] = model.pop("g_layers")
+        del model["d_layers"]
+    blob = json.dumps({"model": model, "train": train}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 

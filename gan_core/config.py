@@ -48,11 +48,11 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     # Latent dimension of z ~ N(0, I).
     z_dim: int = Field(16, ge=1, le=4096)
-    # Width of the MLP pair used for vector data, and the depth (hidden layers) of each side:
-    # a deeper G makes sharper jumps between modes (fewer samples on the bridges), while a
-    # deeper D lost grid25 modes (BENCHMARKS.md).
+    # Width of the MLP pair used for vector data, and the depth (hidden layers) of each side.
+    # A 4-layer G leaves fewer samples between the ring's modes but, on 2 of 4 seeds, smeared
+    # or lost grid25 modes (BENCHMARKS.md), so both default to 3.
     hidden: int = Field(256, ge=4, le=8192)
-    g_layers: int = Field(4, ge=1, le=16)
+    g_layers: int = Field(3, ge=1, le=16)
     d_layers: int = Field(3, ge=1, le=16)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
