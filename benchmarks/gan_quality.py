@@ -80,8 +80,9 @@ def summary(all_configs: bool = False) -> str:
         df = df[df["config"] == fingerprint()]
     if df.empty:
         return "no runs recorded with the current defaults"
-    for side in ("g_layers", "d_layers"):  # rows from before the split have one `layers` for both
-        df[side] = df.get(side, df.get("layers")).fillna(df.get("layers", 0)).astype(int)
+    if "layers" in df:  # rows from before the split name one depth for both networks
+        for side in ("g_layers", "d_layers"):
+            df[side] = df[side].fillna(df["layers"]).astype(int) if side in df else df["layers"]
     agg = df.groupby(["config", "g_layers", "d_layers", "data", "loss"]).agg(
         runs=("seed", "count"), modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
         hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"), train_s=("train_seconds", "mean"),

@@ -1,7 +1,7 @@
 """One training run with overrides on top of params.yaml, scored like gan_quality.py, plus where
 the low-quality samples are (near a mode, 3–6 std out, or on bridges, > 6 std).
 
-    OMP_NUM_THREADS=1 python benchmarks/quality_tuning.py <label> ring8 0 model.g_layers=5 train.r1=0.03
+    OMP_NUM_THREADS=1 python benchmarks/quality_tuning.py <label> ring8 0 model.g_layers=4 train.r1=0.03
 
 Appends a JSON row to benchmarks/results/quality_tuning.jsonl; used to choose the defaults.
 """
