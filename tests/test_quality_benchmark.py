@@ -1,0 +1,41 @@
+"""benchmarks/gan_quality.py: a candidate set with --set is fingerprinted apart from the defaults,
+so its rows never count for (or resume as) another config, and bad --set values stop it early."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "gan_quality.py"
+
+
+@pytest.fixture(scope="module")
+def gan_quality():
+    spec = importlib.util.spec_from_file_location("gan_quality", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_set_changes_the_fingerprint_only_when_it_changes_the_config(gan_quality):
+    default = gan_quality.fingerprint()
+    assert gan_quality.fingerprint(sets=("train.r1=0.3",)) != default
+    steps = gan_quality._config("ring8", "ns", 0).train.steps
+    assert gan_quality.fingerprint(sets=(f"train.steps={steps}",)) == default  # the default value itself
+    assert gan_quality.fingerprint(sets=("model.g_layers=4", "train.r1=0.3")) == gan_quality.fingerprint(
+        gan_quality._config("grid25", "mm", 7, ("model.g_layers=4", "train.r1=0.3"))
+    )  # dataset, loss and seed are not part of it
+
+
+@pytest.mark.parametrize(
+    ("arg", "message"),
+    [("seed=3", "the sweep sets data.name, train.loss, seed itself"), ("model.g_layer=4", "did you mean 'model.g_layers'")],
+)
+def test_bad_set_is_refused_before_any_run(arg, message):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--summary", "--set", arg], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
