@@ -21,13 +21,12 @@ def gan_quality():
 
 
 def test_set_changes_the_fingerprint_only_when_it_changes_the_config(gan_quality):
-    default = gan_quality.fingerprint()
-    assert gan_quality.fingerprint(sets=("train.r1=0.3",)) != default
-    steps = gan_quality._config("ring8", "ns", 0).train.steps
-    assert gan_quality.fingerprint(sets=(f"train.steps={steps}",)) == default  # the default value itself
-    assert gan_quality.fingerprint(sets=("model.g_layers=4", "train.r1=0.3")) == gan_quality.fingerprint(
-        gan_quality._config("grid25", "mm", 7, ("model.g_layers=4", "train.r1=0.3"))
-    )  # dataset, loss and seed are not part of it
+    default, cfg = gan_quality.fingerprint(), gan_quality._config("ring8", "ns", 0)
+    assert gan_quality.fingerprint(sets=(f"train.r1={cfg.train.r1 + 0.1}",)) != default
+    assert gan_quality.fingerprint(sets=(f"train.steps={cfg.train.steps}",)) == default  # the default value itself
+    candidate = ("model.g_layers=5", "train.r1=0.5")
+    assert gan_quality.fingerprint(sets=candidate) == gan_quality.fingerprint(gan_quality._config("grid25", "mm", 7, candidate))
+    # dataset, loss and seed are not part of it
 
 
 @pytest.mark.parametrize(
