@@ -30,9 +30,9 @@ VARIED = ("data.name", "train.loss", "seed")  # what the sweep itself sets per r
 
 
 def _config(name: str, loss: str, seed: int, sets: tuple[str, ...] = ()):
-    from gan_core.config import load_config, parse_overrides
+    from gan_core.config import load_config
 
-    return load_config(ROOT / "params.yaml", {**parse_overrides(list(sets)), "data.name": name, "train.loss": loss, "seed": seed, "train.progress": False})
+    return load_config(ROOT / "params.yaml", [*sets, f"data.name={name}", f"train.loss={loss}", f"seed={seed}", "train.progress=false"])
 
 
 def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
