@@ -4,11 +4,14 @@ the low-quality samples are (near a mode, 3–6 std out, or on bridges, > 6 std)
     OMP_NUM_THREADS=1 python benchmarks/quality_tuning.py <label> ring8 0 model.g_layers=4 train.r1=0.03
 
 Appends a JSON row to benchmarks/results/quality_tuning.jsonl; used to choose the defaults.
+Torch threads follow OMP_NUM_THREADS (1 when unset, so two runs can share 2 cores); the row
+records them, and its `seconds` is the whole run's wall time, training and scoring.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from functools import reduce
@@ -28,7 +31,7 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     from gan_core.metrics import mode_metrics, nearest_mode
     from gan_core.train import fit_gan, sample
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))
     cfg = load_config(ROOT / "params.yaml", [f"data.name={data_name}", f"seed={seed}", "train.progress=false", *pairs])
     changed = {key: reduce(getattr, key.split("."), cfg) for key in (pair.split("=", 1)[0] for pair in pairs)}  # as validated
     data = load_dataset(cfg.data, cfg.seed)
@@ -40,7 +43,8 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     dist = dist / mix.stds[nearest]
     row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **mode_metrics(samples, mix).as_dict(),
            "median_std": round(float(np.median(dist)), 3), "frac_3_6_std": round(float(((dist > 3) & (dist <= 6)).mean()), 4),
-           "frac_over_6_std": round(float((dist > 6).mean()), 4), "seconds": round(time.perf_counter() - t0)}
+           "frac_over_6_std": round(float((dist > 6).mean()), 4), "seconds": round(time.perf_counter() - t0),
+           "threads": torch.get_num_threads()}
     print(json.dumps(row), flush=True)
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
