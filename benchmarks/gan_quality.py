@@ -1,13 +1,17 @@
-"""Mode coverage and sample quality of the default config over seeds (ring8, grid25; NS and MM).
+"""Quality of the default config over seeds (ring8, grid25; NS and MM): the fresh-discriminator
+JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-mode shape.
 
     python benchmarks/gan_quality.py --seeds 10 --workers 2      # appends to benchmarks/results/gan_quality.jsonl;
                                                                  # runs already recorded there are skipped
-    python benchmarks/gan_quality.py --summary                   # prints the markdown table
+    python benchmarks/gan_quality.py --summary                   # prints the markdown tables (over seeds, per seed)
+    python benchmarks/gan_quality.py --floor                     # JSD̂ of held-out real vs fresh real samples, same n
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
 
 Each run trains with params.yaml's defaults (only data.name, train.loss and seed change) plus
-any `--set` overrides, and measures 2,500 samples with the VEEGAN/PacGAN protocol. Workers use
-one thread each. Rows carry a fingerprint of the model and training settings, so a run is
+any `--set` overrides, and is evaluated as the evaluate stage does (`evaluate_generator`: JSD̂ on
+20,000 samples per side, modes and 3σ fraction on 2,500, per-mode covariance). Workers use one
+thread each. Seeds 0-9 are the reported ones; settings are chosen on other seeds
+(`jsd_tuning.py`, seeds 100 and up). Rows carry a fingerprint of the model and training settings, so a run is
 skipped only when it was recorded with the same settings, and the summary shows today's
 defaults (with `--set`: that candidate) unless `--all`.
 """
@@ -39,8 +43,10 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     """The model and training settings (today's defaults plus `sets` unless `cfg`), minus what a
     row varies (dataset, loss, seed) and the display-only keys."""
     cfg = cfg or _config("ring8", "ns", 0, sets)
-    train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every"})
+    train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"})
     model = cfg.model.model_dump()
+    if not model["d_fourier"]:  # as before D's Fourier features existed: same runs, same rows
+        del model["d_fourier"], model["d_fourier_scale"]
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")
         del model["d_layers"]
@@ -53,16 +59,19 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
 
     torch.set_num_threads(1)
     from gan_core.datasets import load_dataset
-    from gan_core.metrics import mode_metrics
-    from gan_core.train import fit_gan, sample
+    from gan_core.evaluate import evaluate_generator
+    from gan_core.train import fit_gan
 
     name, loss, seed, sets = job
     cfg = _config(name, loss, seed, sets)
     data = load_dataset(cfg.data, cfg.seed)
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
-    m = mode_metrics(sample(result.generator, cfg.evaluate.n_metric_samples, seed=seed + 2), data.mixture)
-    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "g_layers": cfg.model.g_layers, "d_layers": cfg.model.d_layers, "steps": cfg.train.steps, "train_seconds": round(time.perf_counter() - t0, 1), **m.as_dict(), **({"set": list(sets)} if sets else {})}
+    train_seconds = time.perf_counter() - t0
+    m = evaluate_generator(result.generator, data, cfg).metrics
+    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst", "eval_seconds")
+    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "g_layers": cfg.model.g_layers, "d_layers": cfg.model.d_layers, "steps": cfg.train.steps,
+           "train_seconds": round(train_seconds, 1), **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep}, "date": time.strftime("%Y-%m-%d"), **({"set": list(sets)} if sets else {})}
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(row, flush=True)
@@ -88,11 +97,52 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     if "layers" in df:  # rows from before the split name one depth for both networks
         for side in ("g_layers", "d_layers"):
             df[side] = df[side].fillna(df["layers"]).astype(int) if side in df else df["layers"]
-    agg = df.groupby(["config", "g_layers", "d_layers", "data", "loss"]).agg(
-        runs=("seed", "count"), modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
-        hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"), train_s=("train_seconds", "mean"),
+    for col in ("jsd", "jsd_ci_low", "jsd_ci_high", "mode_var_min", "mode_var_max"):
+        if col not in df:  # rows from before JSD̂ was recorded
+            df[col] = float("nan")
+    agg = df.groupby(["config", "data", "loss"]).agg(
+        runs=("seed", "count"), jsd_mean=("jsd", "mean"), jsd_worst=("jsd", "max"), ci_low_mean=("jsd_ci_low", "mean"), ci_high_mean=("jsd_ci_high", "mean"),
+        modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
+        hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"),
+        var_min_mean=("mode_var_min", "mean"), var_max_mean=("mode_var_max", "mean"), train_s=("train_seconds", "mean"),
     )
-    return agg.round(4).to_markdown()
+    per_seed = df.sort_values(["config", "data", "loss", "seed"])[["config", "data", "loss", "seed", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max"]]
+    floor = _floor_table()
+    return "\n\n".join([agg.round(4).to_markdown(), per_seed.round(4).to_markdown(index=False), floor])
+
+
+FLOOR = ROOT / "benchmarks" / "results" / "jsd_floor.jsonl"
+
+
+def _floor_table() -> str:
+    import pandas as pd
+
+    rows = [json.loads(line) for line in FLOOR.read_text().splitlines() if line.strip()] if FLOOR.exists() else []
+    if not rows:
+        return "floor: not measured (python benchmarks/gan_quality.py --floor)"
+    df = pd.DataFrame(rows).groupby("data").agg(runs=("seed", "count"), floor_jsd_mean=("jsd", "mean"), floor_jsd_max=("jsd", "max"), floor_ci_high_max=("jsd_ci_high", "max"))
+    return "Floor (held-out real vs fresh real samples, same n):\n\n" + df.round(4).to_markdown()
+
+
+def floor(seeds: int) -> None:
+    """JSD̂ of the held-out real samples against fresh real samples of the same mixture at the
+    evaluation's n: what a perfect generator would score (the estimator's own noise floor)."""
+    import numpy as np
+
+    from gan_core.datasets import load_dataset
+    from gan_core.jsd import estimate_jsd
+
+    for name in ("ring8", "grid25"):
+        for seed in range(seeds):
+            cfg = _config(name, "ns", seed)
+            data = load_dataset(cfg.data, cfg.seed)
+            n = min(cfg.evaluate.n_jsd, len(data.heldout))
+            fresh = data.mixture.sample(n, np.random.default_rng([seed, 7]))
+            est = estimate_jsd(data.heldout[:n], fresh, seed=seed, confidence=cfg.evaluate.confidence, steps=cfg.evaluate.jsd_steps)
+            row = {"data": name, "seed": seed, "n": n, "jsd": round(est.nats, 4), "jsd_ci_low": round(est.ci_low, 4), "jsd_ci_high": round(est.ci_high, 4), "date": time.strftime("%Y-%m-%d")}
+            with open(FLOOR, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(row, flush=True)
 
 
 def main() -> None:
@@ -104,6 +154,7 @@ def main() -> None:
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override params.yaml for every run (repeatable): try a candidate without changing the defaults")
     ap.add_argument("--summary", action="store_true")
+    ap.add_argument("--floor", action="store_true", help="record the JSD̂ floor (held-out real vs fresh real) for --seeds seeds")
     ap.add_argument("--all", action="store_true", help="summary of every recorded config, not only today's defaults")
     args = ap.parse_args()
     from gan_core.errors import ConfigError
@@ -118,6 +169,12 @@ def main() -> None:
         ap.error(str(exc))
     if args.summary:
         print(summary(args.all, sets))
+        return
+    if args.floor:
+        import torch
+
+        torch.set_num_threads(1)
+        floor(args.seeds)
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(d, "ns", s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]

@@ -16,12 +16,10 @@ import torch
 
 from gan_core.errors import CheckpointError, OutputError
 
-FORMAT_VERSION = 1
-REQUIRED_KEYS = ("format_version", "step", "generator", "discriminator", "opt_g", "opt_d", "rng", "config", "history")
-# Keys that may differ between a checkpoint and the run resuming it (they change no arithmetic).
-RESUMABLE_DIFFERENCES = {
-    "train.steps", "train.progress", "train.log_every", "train.checkpoint_every", "train.sample_every", "device",
-}
+from gan_core.identity import training_config
+
+FORMAT_VERSION = 2  # 2: the run identity (config with steps, data, code) is part of every file
+REQUIRED_KEYS = ("format_version", "step", "generator", "discriminator", "opt_g", "opt_d", "rng", "config", "history", "identity")
 
 
 def atomic_write(path: Path, write) -> None:
@@ -72,39 +70,23 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return state
 
 
-def _affects_training(key: str) -> bool:
-    return key not in RESUMABLE_DIFFERENCES and not key.startswith("evaluate.")
-
-
-def config_fingerprint(flat: dict[str, Any]) -> str:
-    """Short hash of the keys that change the training arithmetic: one checkpoint folder per
-    distinct run, so another config never meets (or overwrites) this run's checkpoint."""
-    import hashlib
-    import json
-
-    kept = {k: v for k, v in sorted(flat.items()) if _affects_training(k)}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def config_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """Dotted keys whose values differ in a way that makes resuming a different run."""
-    out = []
-    for key in sorted(set(saved) | set(current)):
-        if _affects_training(key) and saved.get(key) != current.get(key):
-            out.append(f"{key}: checkpoint {saved.get(key)!r} vs now {current.get(key)!r}")
-    return out
+    a, b = training_config(saved), training_config(current)
+    return [f"{key}: checkpoint {a.get(key)!r} vs now {b.get(key)!r}" for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
 
 
-def save_generator(path: str | Path, generator: torch.nn.Module, config: dict[str, Any], sample_shape: tuple[int, ...]) -> Path:
-    """The final generator with the config that made it (weights only, atomic)."""
+def save_generator(path: str | Path, generator: torch.nn.Module, config: dict[str, Any], sample_shape: tuple[int, ...], identity: dict[str, str]) -> Path:
+    """The final generator with the config and run identity that made it (weights only, atomic)."""
     path = Path(path)
-    state = {"format_version": FORMAT_VERSION, "state_dict": generator.state_dict(), "config": config, "sample_shape": list(sample_shape)}
+    state = {"format_version": FORMAT_VERSION, "state_dict": generator.state_dict(), "config": config, "sample_shape": list(sample_shape), "identity": identity}
     atomic_write(path, lambda tmp: torch.save(state, tmp))
     return path
 
 
 def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild a generator saved by `save_generator`: (module in eval mode, config dict)."""
+    """Rebuild a generator saved by `save_generator`: (module in eval mode, the saved dict
+    less the weights: config, sample_shape, identity)."""
     from gan_core.config import Config
     from gan_core.models import build_models
 
@@ -118,4 +100,4 @@ def load_generator(path: str | Path, map_location: str | torch.device = "cpu") -
         raise CheckpointError(f"generator: '{path}' does not exist; run the train stage first") from None
     except Exception as exc:
         raise CheckpointError(f"generator: '{path}' is truncated, corrupt or incompatible ({type(exc).__name__})") from None
-    return generator.to(map_location).eval(), state["config"]
+    return generator.to(map_location).eval(), {k: v for k, v in state.items() if k != "state_dict"}

@@ -27,7 +27,8 @@ class DataConfig(_Section):
     # ring8 | grid25 | digits, or any other name for a user dataset read from `path`.
     name: str = "ring8"
     # A user dataset: a .npy/.npz file of shape (n, d) or (n, c, h, w), or a folder of images.
-    path: str | None = None
+    # The DVC prepare stage depends on it, so the default is a folder that exists (data/user).
+    path: str | None = "data/user"
     # Samples drawn from a synthetic mixture for training (a finite, versioned dataset).
     n_train: int = Field(100_000, ge=16)
     # Real samples kept apart for evaluation only (never seen in training).
@@ -54,6 +55,16 @@ class ModelConfig(_Section):
     hidden: int = Field(256, ge=4, le=8192)
     g_layers: int = Field(4, ge=1, le=16)
     d_layers: int = Field(3, ge=1, le=16)
+    # Random Fourier features of the (standardised) input fed to D beside the input itself:
+    # how many frequencies (0 = off), and their scale. A mode of the built-in mixtures is ~0.015
+    # wide in standardised units: a plain MLP D cannot resolve its shape, so G gets no signal
+    # to widen a line into a disc.
+    d_fourier: int = Field(0, ge=0, le=4096)
+    d_fourier_scale: float = Field(10.0, gt=0.0, le=1e4)
+    # D's first layer sees the standardised input times this gain, with its initial weights
+    # divided by it: the same initial function, but Adam (whose steps have a fixed size) can
+    # sharpen D to a mode's scale `d_input_gain` times sooner.
+    d_input_gain: float = Field(1.0, gt=0.0, le=1e4)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 
@@ -87,6 +98,16 @@ class TrainConfig(_Section):
     sample_every: int = Field(2_000, ge=1)
     # Show a progress bar (off automatically when not attached to a terminal).
     progress: bool = True
+    # A fresh-critic JSD̂ of the generator every this many steps (0 = off), on `jsd_curve_n`
+    # samples per side: whether more steps help or hurt. A multiple of sample_every.
+    jsd_every: int = Field(10_000, ge=0)
+    jsd_curve_n: int = Field(4_000, ge=100)
+
+    @model_validator(mode="after")
+    def _jsd_on_sample_steps(self) -> "TrainConfig":
+        if self.jsd_every % self.sample_every:
+            raise ValueError(f"jsd_every ({self.jsd_every}) must be 0 or a multiple of train.sample_every ({self.sample_every})")
+        return self
 
 
 class EvaluateConfig(_Section):

@@ -32,6 +32,14 @@ class Dataset:
     mixture: GaussianMixture | None = None
     train_labels: np.ndarray | None = None  # class labels where the data has them (digits)
     heldout_labels: np.ndarray | None = None
+    source: str = ""  # what it was prepared from (`source_key`), kept in the prepared file
+
+    @property
+    def digest(self) -> str:
+        """Content hash of the samples (part of a run's identity)."""
+        from gan_core.identity import array_digest
+
+        return array_digest(np.array(self.name), self.train, self.heldout)
 
     @property
     def kind(self) -> Literal["vector", "image"]:
@@ -50,13 +58,47 @@ def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
     rng = np.random.default_rng([seed, 20_140_610])
     if cfg.name in MIXTURES:
         mix = MIXTURES[cfg.name]()
-        return Dataset(cfg.name, mix.sample(cfg.n_train, rng), mix.sample(cfg.n_heldout, rng), mix)
-    labels = None
-    if cfg.name == "digits":
-        images, labels = _digits()
+        ds = Dataset(cfg.name, mix.sample(cfg.n_train, rng), mix.sample(cfg.n_heldout, rng), mix)
     else:
-        images = read_user_data(Path(cfg.path or ""))
-    return _split(cfg.name, images, labels, cfg.heldout_fraction, rng)
+        labels = None
+        if cfg.name == "digits":
+            images, labels = _digits()
+        else:
+            images = read_user_data(Path(cfg.path or ""))
+        ds = _split(cfg.name, images, labels, cfg.heldout_fraction, rng)
+    ds.source = source_key(cfg, seed)
+    return ds
+
+
+def source_key(cfg: DataConfig, seed: int) -> str:
+    """What a prepared file is built from: the data section and the seed, and for a user
+    dataset the content of the file or folder `data.path` names (a replaced file is new data)."""
+    import hashlib
+    import json
+
+    parts: dict = {"data": cfg.model_dump(mode="json"), "seed": seed}
+    if cfg.name not in MIXTURES and cfg.name != "digits":
+        parts["content"] = _path_digest(Path(cfg.path or ""))
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _path_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] if path.is_file() else []
+    for f in files:
+        h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest() if files else "missing"
+
+
+def check_prepared(ds: Dataset, cfg: DataConfig, seed: int, path: str | Path) -> None:
+    """Refuse a prepared file built from another data config, seed or data file."""
+    if ds.source != source_key(cfg, seed):
+        raise DataError(f"data: prepared file '{path}' holds '{ds.name}' built from another data config, seed or data file than this run's; run the prepare stage first")
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +198,7 @@ def save_prepared(ds: Dataset, path: str | Path) -> Path:
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
-            np.savez(f, train=ds.train, heldout=ds.heldout, name=np.array(ds.name), **extra)
+            np.savez(f, train=ds.train, heldout=ds.heldout, name=np.array(ds.name), source=np.array(ds.source), **extra)
 
     atomic_write(path, write)
     return path
@@ -170,7 +212,7 @@ def load_prepared(path: str | Path) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as f:
             name = str(f["name"])
-            ds = Dataset(name, f["train"], f["heldout"])
+            ds = Dataset(name, f["train"], f["heldout"], source=str(f["source"]) if "source" in f else "")
             if "train_labels" in f:
                 ds.train_labels, ds.heldout_labels = f["train_labels"], f["heldout_labels"]
     except Exception as exc:

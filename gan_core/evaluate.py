@@ -7,6 +7,7 @@ for mixtures also `modes_covered`, `modes_total`, `high_quality_fraction`).
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 from torch import nn
@@ -15,12 +16,17 @@ from gan_core.config import Config
 from gan_core.datasets import Dataset
 from gan_core.digit_metrics import digit_metrics, train_digit_classifier
 from gan_core.jsd import estimate_jsd
-from gan_core.metrics import mode_metrics
+from gan_core.metrics import mode_metrics, mode_shape
 from gan_core.train import sample
 
 
-def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> tuple[dict, np.ndarray]:
-    """(metrics, generated samples used for the mode metrics / plots)."""
+class Evaluation(NamedTuple):
+    metrics: dict
+    shown: np.ndarray  # the n_metric_samples generated samples of the mode metrics and the scatter plot
+    fake: np.ndarray  # the n_jsd generated samples the estimator scored (per-mode shape, zoom plot)
+
+
+def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> Evaluation:
     ec = cfg.evaluate
     t0 = time.perf_counter()
     n = min(ec.n_jsd, len(data.heldout))
@@ -31,8 +37,9 @@ def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> tupl
     shown = sample(generator, ec.n_metric_samples, seed=cfg.seed + 2)
     if data.mixture is not None:
         metrics.update(mode_metrics(shown, data.mixture).as_dict())
+        metrics.update(mode_shape(fake, data.mixture).as_dict())  # on the n_jsd samples: per-mode covariances need many
     if data.train_labels is not None and data.name == "digits":
         classifier = train_digit_classifier(data.train, data.train_labels, seed=cfg.seed)
         metrics.update(digit_metrics(classifier, data.heldout, fake))
     metrics["eval_seconds"] = time.perf_counter() - t0
-    return metrics, shown
+    return Evaluation(metrics, shown, fake)

@@ -33,6 +33,44 @@ def scatter_figure(samples: np.ndarray, mixture: GaussianMixture | None = None, 
     return fig
 
 
+def mode_zoom_figure(real: np.ndarray, fake: np.ndarray, mixture: GaussianMixture, n_std: float = 5.0, per_mode: int = 400, title: str = "") -> Figure:
+    """One panel per mode at the mode's own scale (±`n_std` σ): held-out real samples against
+    generated ones, with the data's 1σ and 2σ circles. A mode squeezed into a line or spread
+    into a blob shows here, where a whole-plane scatter shows only a dot."""
+    m = len(mixture.centres)
+    cols = int(np.ceil(np.sqrt(m)))
+    rows = -(-m // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.9 * rows + 0.4), squeeze=False)
+    theta = np.linspace(0, 2 * np.pi, 100)
+    for ax in axes.ravel()[m:]:
+        ax.axis("off")
+    for i, (ax, centre, std) in enumerate(zip(axes.ravel(), mixture.centres, mixture.stds)):
+        for pts, colour, label in ((real, "tab:blue", "real (held out)"), (fake, "tab:orange", "generated")):
+            near = pts[np.abs(pts[:, :2] - centre[:2]).max(1) <= n_std * std][:per_mode]
+            ax.scatter((near[:, 0] - centre[0]) / std, (near[:, 1] - centre[1]) / std, s=1.5, c=colour, alpha=0.5, label=label)
+        for r in (1, 2):
+            ax.plot(r * np.cos(theta), r * np.sin(theta), c="k", lw=0.5, alpha=0.6)
+        ax.set_xlim(-n_std, n_std)
+        ax.set_ylim(-n_std, n_std)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"mode {i}", fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, markerscale=4)
+    fig.suptitle(f"{title}\neach mode at ±{n_std:g}σ (circles: the data's 1σ, 2σ)".strip(), fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def note_figure(text: str) -> Figure:
+    """A small figure holding only a line of text (where a plot does not apply)."""
+    fig, ax = plt.subplots(figsize=(4, 1))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=8)
+    return fig
+
+
 def image_grid_figure(images: np.ndarray, n: int = 64, title: str = "") -> Figure:
     """Images (n, c, h, w) in [-1, 1] tiled into a square grid."""
     images = np.clip((np.asarray(images[:n]) + 1) / 2, 0, 1)

@@ -87,10 +87,10 @@ def summarise(results: list[Mapping[str, Any]], by: list[str]) -> pd.DataFrame:
     if df.empty:
         return df
     agg: dict[str, tuple[str, str]] = {
-        "members": ("jsd", "size"), "jsd_mean": ("jsd", "mean"), "jsd_std": ("jsd", "std"),
+        "members": ("jsd", "size"), "jsd_mean": ("jsd", "mean"), "jsd_worst": ("jsd", "max"), "jsd_std": ("jsd", "std"),
         "jsd_ci_low_mean": ("jsd_ci_low", "mean"), "jsd_ci_high_mean": ("jsd_ci_high", "mean"),
     }
-    for col in ("modes_covered", "high_quality_fraction", "train_seconds", "eval_seconds"):
+    for col in ("modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "train_seconds", "eval_seconds"):
         if col in df:
             agg[f"{col}_mean"] = (col, "mean")
     out = df.groupby(by, dropna=False).agg(**agg).reset_index()

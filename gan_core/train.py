@@ -28,6 +28,7 @@ from gan_core.checkpoint import config_mismatch, load_checkpoint, save_checkpoin
 from gan_core.config import Config
 from gan_core.datasets import Dataset
 from gan_core.errors import CheckpointError, DivergenceError
+from gan_core.identity import identity_difference, run_identity
 from gan_core.losses import discriminator_loss, generator_loss
 from gan_core.models import build_models
 from gan_core.runtime import autocast_dtype, resolve_device, seed_everything
@@ -50,6 +51,7 @@ class TrainResult:
     seconds: float
     resumed_from: int | None = None
     config: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)  # gan_core.identity.run_identity of this run
 
 
 def discriminator_step(
@@ -101,6 +103,7 @@ class _Trainer:
         self.device = resolve_device(cfg.device)
         self.amp = autocast_dtype(cfg.train.precision, self.device)  # None: fp32
         self.callbacks = callbacks
+        self.identity = run_identity(cfg.flat(), data.digest)
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
         seed_everything(cfg.seed)
         self.G, self.D = (m.to(self.device) for m in build_models(cfg.model, data.sample_shape))
@@ -136,6 +139,7 @@ class _Trainer:
             "rng": {"loop": self.rng.get_state(), "torch": torch.get_rng_state()},
             "config": self.cfg.to_dict(),
             "history": self.history,
+            "identity": self.identity,
         }
 
     def try_resume(self) -> None:
@@ -148,6 +152,9 @@ class _Trainer:
                 f"checkpoint: '{self.checkpoint_path}' was made with another config, refusing to resume "
                 f"({'; '.join(diff[:3])}); delete it or restore that config"
             )
+        other = identity_difference(state["identity"], self.identity)
+        if other:
+            raise CheckpointError(f"checkpoint: '{self.checkpoint_path}' belongs to another run (its {other} differ), refusing to resume; delete it")
         try:
             self.G.load_state_dict(state["generator"])
             self.D.load_state_dict(state["discriminator"])
@@ -155,7 +162,7 @@ class _Trainer:
                 self.G_ema.load_state_dict(state["generator_ema"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-            self.rng.set_state(state["rng"]["loop"].cpu() if self.device.type == "cpu" else state["rng"]["loop"])
+            self.rng.set_state(state["rng"]["loop"].cpu())  # a generator's state is a CPU tensor on every device
             torch.set_rng_state(state["rng"]["torch"].cpu())
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint: '{self.checkpoint_path}' does not fit the models ({type(exc).__name__}); it was tampered with or made by another version") from None
@@ -259,7 +266,7 @@ class _Trainer:
         result = TrainResult(
             generator=self.G_ema if self.G_ema is not None else self.G, discriminator=self.D,
             history=self.history, steps=self.step, d_steps=counts["d"], g_steps=counts["g"],
-            seconds=time.perf_counter() - t0, resumed_from=self.resumed_from, config=self.cfg.to_dict(),
+            seconds=time.perf_counter() - t0, resumed_from=self.resumed_from, config=self.cfg.to_dict(), identity=self.identity,
         )
         log.info("trained %d generator steps (%d new) in %.1fs", self.step, self.step - start_step, result.seconds)
         self.callbacks.on_end(result)

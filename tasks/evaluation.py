@@ -15,9 +15,11 @@ from prefect.artifacts import create_markdown_artifact
 
 from gan_core.checkpoint import load_generator
 from gan_core.config import Config
-from gan_core.datasets import load_prepared
+from gan_core.datasets import check_prepared, load_prepared
+from gan_core.errors import CheckpointError
+from gan_core.identity import identity_difference, run_identity
 from gan_core.evaluate import evaluate_generator
-from gan_core.plots import curves_figure, samples_figure, save_figure
+from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
 from gan_core.runtime import resolve_device
 from tasks.common import retry_transient_only, run_logger, write_json
 from tasks.paths import Paths
@@ -28,11 +30,16 @@ from tasks.tracking import client, file_md5, run_url
 def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
     data = load_prepared(paths.prepared)
-    generator, _ = load_generator(paths.generator, map_location=resolve_device(cfg.device))
-    metrics, shown = evaluate_generator(generator, data, cfg)
+    check_prepared(data, cfg.data, cfg.seed, paths.prepared)
+    generator, saved = load_generator(paths.generator, map_location=resolve_device(cfg.device))
+    other = identity_difference(saved.get("identity", {}), run_identity(cfg.flat(), data.digest))
+    if other:
+        raise CheckpointError(f"generator: '{paths.generator}' was made by another run (its {other} differ from this run's); run the train stage first")
+    metrics, shown, fake = evaluate_generator(generator, data, cfg)
     write_json(paths.metrics, metrics)
     title = f"{data.name} · {cfg.train.loss} · k={cfg.train.k} · JSD {metrics['jsd']:.4f} nats"
     save_figure(samples_figure(shown, data.mixture, title), paths.samples_plot)
+    save_figure(mode_zoom_figure(data.heldout, fake, data.mixture, title=title) if data.mixture is not None else note_figure("per-mode zoom: only for mixtures, whose modes are known"), paths.modes_plot)
     log = run_logger()
     log.info("JSD = %.4f nats [%.4f, %.4f] (%d%% CI)", metrics["jsd"], metrics["jsd_ci_low"], metrics["jsd_ci_high"], round(100 * cfg.evaluate.confidence))
     if run_id:
@@ -49,7 +56,7 @@ def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: st
             c.log_metric(run_id, key, float(value))
     c.set_tag(run_id, "data_md5", file_md5(paths.prepared))
     c.set_tag(run_id, "dataset", data.name)
-    for path in (paths.metrics, paths.samples_plot, paths.curves):
+    for path in (paths.metrics, paths.samples_plot, paths.modes_plot, paths.curves):
         c.log_artifact(run_id, str(path))
     c.log_text(run_id, yaml.safe_dump(cfg.to_dict(), sort_keys=False), "config/resolved_params.yaml")
     if paths.curves.exists():

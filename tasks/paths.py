@@ -39,5 +39,9 @@ class Paths:
         return self.root / "plots" / "samples.png"
 
     @property
+    def modes_plot(self) -> Path:
+        return self.root / "plots" / "modes.png"
+
+    @property
     def metrics(self) -> Path:
         return self.root / "metrics" / "eval.json"

@@ -67,13 +67,14 @@ def _grad_ratio(params_path: str, base: dict[str, Any], seeds: list[int]) -> pd.
 
 def _curves(results: list[dict[str, Any]], tracking_root: Path) -> dict[str, dict[str, tuple[list, list]]]:
     c = client(tracking_root)
-    out: dict[str, dict[str, tuple[list, list]]] = {"D(G(z))": {}, "training-D JSD bound": {}}
+    out: dict[str, dict[str, tuple[list, list]]] = {"fresh-critic JSD̂": {}, "training-D JSD bound": {}, "D(G(z))": {}}
     for r in results:
         history = pd.read_csv(Paths.at(r["root"]).curves)
         smooth = history["d_fake"].rolling(max(1, len(history) // 100), min_periods=1).mean()
         out["D(G(z))"][r["member"]] = (history["step"].tolist(), smooth.tolist())
-        bound = sorted(c.get_metric_history(r["mlflow_run_id"], "training_d_jsd_bound"), key=lambda m: m.step)
-        out["training-D JSD bound"][r["member"]] = ([m.step for m in bound], [m.value for m in bound])
+        for quantity, key in (("training-D JSD bound", "training_d_jsd_bound"), ("fresh-critic JSD̂", "fresh_jsd")):
+            points = sorted(c.get_metric_history(r["mlflow_run_id"], key), key=lambda m: m.step)
+            out[quantity][r["member"]] = ([m.step for m in points], [m.value for m in points])
     return out
 
 
@@ -93,7 +94,7 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
     out.mkdir(parents=True, exist_ok=True)
     by = [k for k in grid_keys if k != "seed"] or grid_keys[:1]
     table = summarise(results, by)
-    shown = ["member", *grid_keys, "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "train_seconds", "mlflow_run_id"]
+    shown = ["member", *grid_keys, "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "train_seconds", "mlflow_run_id"]
     members = pd.DataFrame(results)
     members = members[[c for c in shown if c in members]] if len(members) else members
     members.to_csv(out / "members.csv", index=False)
@@ -114,7 +115,8 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
         f"`∇ E log(1 − D(G(z)))` then vanishes while NS's does not.\n\n{grads.round(6).to_markdown(index=False)}\n\n"
         f"## Members\n\n{members.round(4).to_markdown(index=False)}\n\n## Failed members\n\n{failed_md}\n\n"
         f"Champion (lowest JSD̂): {champion or 'none'}\n\n"
-        "Plots: `training_curves.png` (the training D's mean D(G(z)), smoothed, and its JSD lower bound in nats, over training), "
+        "Plots: `training_curves.png` (over training: the fresh-critic JSD̂ in nats, measured every `train.jsd_every` steps on "
+        "`train.jsd_curve_n` samples per side; the training D's JSD lower bound; its mean D(G(z)), smoothed), "
         "`samples.png` (final samples of every member).\n"
     )
     (out / "report.md").write_text(report)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 
+import shutil
+import time
+
 import pandas as pd
+import torch
 from prefect import task
 
 from gan_core.callbacks import Callback
-from gan_core.checkpoint import atomic_write, config_fingerprint, save_generator
+from gan_core.checkpoint import atomic_write, save_generator
 from gan_core.config import Config
-from gan_core.datasets import load_prepared
-from gan_core.jsd import jsd_from_discriminator
-from gan_core.train import fit_gan
+from gan_core.datasets import check_prepared, load_prepared
+from gan_core.identity import run_identity
+from gan_core.jsd import estimate_jsd, jsd_from_discriminator
+from gan_core.train import fit_gan, sample
 from tasks.common import retry_transient_only, run_logger
 from tasks.paths import Paths
 from tasks.tracking import MlflowCallback
@@ -53,20 +58,67 @@ class TrainingBoundCallback(Callback):
         self.sink.on_step(step, {"training_d_jsd_bound": bound})
 
 
+class FreshJSDCallback(Callback):
+    """JSD̂ over training: a critic fitted from scratch on `n` held-out real samples against `n`
+    samples of the generator (the EMA one when on), every `every` steps and at the end. The
+    held-out samples only measure; nothing in training or model choice uses them. Logged as
+    `fresh_jsd` (with `fresh_jsd_ci_low/high`) beside the training-D bound."""
+
+    def __init__(self, heldout, sink: MlflowCallback | None, every: int, total: int, n: int, seed: int):
+        self.heldout, self.sink, self.every, self.total, self.n, self.seed = heldout[:n], sink, every, total, n, seed
+        self.G, self.seconds, self.log = None, 0.0, run_logger()
+
+    def on_start(self, generator, discriminator):
+        self.G = generator
+
+    def on_samples(self, step, samples):
+        if not (step % self.every == 0 or step == self.total):
+            return
+        t0 = time.perf_counter()
+        with torch.random.fork_rng(devices=[]):  # the estimator seeds torch; training's RNG state stays as it was
+            fake = sample(self.G, len(self.heldout), seed=self.seed + 3)
+            est = estimate_jsd(self.heldout, fake, seed=self.seed, device=next(self.G.parameters()).device)
+        self.seconds += time.perf_counter() - t0
+        self.log.info("step %d/%d: fresh-critic JSD̂ %.4f nats [%.4f, %.4f] (n=%d per side)", step, self.total, est.nats, est.ci_low, est.ci_high, len(fake))
+        if self.sink:
+            self.sink.on_step(step, {"fresh_jsd": est.nats, "fresh_jsd_ci_low": est.ci_low, "fresh_jsd_ci_high": est.ci_high})
+
+
+KEEP_CHECKPOINTS = 5
+
+
+def _checkpoint_dir(paths: Paths, identity: str):
+    """models/checkpoints/<run identity>/. A run resumes only its own identity's checkpoint;
+    it says when it starts afresh beside others, and keeps the KEEP_CHECKPOINTS most recently
+    written identities (older folders are removed)."""
+    folder = paths.checkpoints / identity
+    others = sorted((p for p in paths.checkpoints.glob("*") if p.is_dir() and p.name != identity), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not folder.exists() and others:
+        run_logger().info("no checkpoint of run identity %s (config with steps, prepared data, training code); training from step 0", identity)
+    for old in others[KEEP_CHECKPOINTS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
 @task(name="fit-gan", tags=["gpu"], retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
 def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
     data = load_prepared(paths.prepared)
+    check_prepared(data, cfg.data, cfg.seed, paths.prepared)
     callbacks: list[Callback] = [ProgressLog(cfg.train.steps)]
     tracker = MlflowCallback(paths.root, run_id) if run_id else None
     if tracker:
         callbacks += [tracker, TrainingBoundCallback(data.heldout, tracker)]
-    checkpoint_dir = paths.checkpoints / config_fingerprint(cfg.flat())
+    curve = FreshJSDCallback(data.heldout, tracker, cfg.train.jsd_every, cfg.train.steps, cfg.train.jsd_curve_n, cfg.seed) if cfg.train.jsd_every else None
+    callbacks += [curve] if curve else []
+    checkpoint_dir = _checkpoint_dir(paths, run_identity(cfg.flat(), data.digest)["id"])
     result = fit_gan(cfg, data, checkpoint_dir=checkpoint_dir, callbacks=callbacks)
     if tracker:
         tracker.flush()
         tracker.client.log_metric(run_id, "train_seconds", result.seconds)
-    save_generator(paths.generator, result.generator, cfg.to_dict(), data.sample_shape)
+        if curve:
+            tracker.client.log_metric(run_id, "fresh_jsd_seconds", curve.seconds)  # part of train_seconds
+    save_generator(paths.generator, result.generator, cfg.to_dict(), data.sample_shape, result.identity)
     curves = pd.DataFrame(result.history)
     atomic_write(paths.curves, lambda tmp: curves.to_csv(tmp, index=False))
     return {"steps": result.steps, "seconds": result.seconds, "resumed_from": result.resumed_from, "new_steps": result.g_steps}

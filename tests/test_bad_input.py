@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import yaml
 
-from gan_core.checkpoint import config_fingerprint
 from gan_core.config import load_config
 from tests.pipeline_helpers import ROOT, write_tiny_params
 
@@ -169,8 +168,12 @@ def test_bad_data_file_one_line(project, kind, expected):
 
 
 def _checkpoint_path(root, overrides: dict):
+    from gan_core.datasets import load_prepared
+    from gan_core.identity import run_identity
+
     cfg = load_config(root / "params.yaml", overrides or None)
-    return root / "models" / "checkpoints" / config_fingerprint(cfg.flat()) / "last.pt"
+    data = load_prepared(root / "data" / "prepared" / "dataset.npz")
+    return root / "models" / "checkpoints" / run_identity(cfg.flat(), data.digest)["id"] / "last.pt"
 
 
 @pytest.mark.parametrize("damage, expected", [

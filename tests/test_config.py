@@ -45,7 +45,6 @@ def test_flat_view_uses_dotted_keys():
         ("train.steps=-5", "'train.steps'"),
         ("train.batch_size=0", "'train.batch_size'"),
         ("train.loss=wgan", "allowed: 'ns' or 'mm'"),
-        ("data.name=imagenet", "unknown dataset 'imagenet'; allowed: ring8, grid25, digits"),
         ("device=tpu", "allowed: auto, cpu, cuda, cuda:N"),
     ],
 )
@@ -55,6 +54,11 @@ def test_bad_values_give_one_clear_line(override, expected):
     message = str(exc.value)
     assert expected in message
     assert "\n" not in message and "Traceback" not in message
+
+
+def test_a_user_dataset_needs_a_path():
+    with pytest.raises(ConfigError, match="unknown dataset 'imagenet'; allowed: ring8, grid25, digits, or a user dataset"):
+        build_config({}, ["data.name=imagenet", "data.path=null"])
 
 
 def test_out_of_range_names_the_bound():

@@ -19,7 +19,7 @@ import yaml
 from tests.pipeline_helpers import ROOT, write_tiny_params
 
 DVC = Path(sys.executable).with_name("dvc")
-PROJECT_FILES = ["gan_core", "tasks", "flows", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config", ".dvcignore"]
+PROJECT_FILES = ["gan_core", "tasks", "flows", "data/user", "dvc.yaml", "params.yaml", "pyproject.toml", ".dvc/config", ".dvcignore"]
 
 
 def _env(cwd: Path, **extra) -> dict[str, str]:

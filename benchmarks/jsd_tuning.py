@@ -1,0 +1,70 @@
+"""One training run with overrides on top of params.yaml, scored by the fresh-discriminator
+JSD̂ first (as the evaluate stage does), then modes, the 3σ fraction and the per-mode shape.
+
+    OMP_NUM_THREADS=1 python benchmarks/jsd_tuning.py <label> ring8 100 train.r1=0.001 train.steps=10000
+
+Appends a JSON row to benchmarks/results/jsd_tuning.jsonl; used to choose the defaults on
+tuning seeds (100 and up) that the 10-seed report (`gan_quality.py`, seeds 0-9) never uses.
+Torch threads follow OMP_NUM_THREADS (1 when unset); `seconds` is the training wall time
+(including the JSD̂ curve: 4,000 samples per side every 5,000 steps).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from functools import reduce
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "benchmarks" / "results" / "jsd_tuning.jsonl"
+
+
+def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
+    from gan_core.callbacks import Callback
+    from gan_core.config import load_config
+    from gan_core.datasets import load_dataset
+    from gan_core.evaluate import evaluate_generator
+    from gan_core.jsd import estimate_jsd
+    from gan_core.train import fit_gan, sample
+
+    class Curve(Callback):  # JSD̂ on 4,000 per side every 5,000 steps (as train.jsd_every does in the pipeline)
+        points: dict = {}
+
+        def on_start(self, generator, discriminator):
+            self.G = generator
+
+        def on_samples(self, step, samples):
+            if step % 5000 == 0:
+                with torch.random.fork_rng(devices=[]):
+                    self.points[step] = round(estimate_jsd(data.heldout[:4000], sample(self.G, 4000, seed=cfg.seed + 3), seed=cfg.seed).nats, 4)
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))
+    cfg = load_config(ROOT / "params.yaml", [f"data.name={data_name}", f"seed={seed}", "train.progress=false", *pairs])
+    changed = {key: reduce(getattr, key.split("."), cfg) for key in (pair.split("=", 1)[0] for pair in pairs)}
+    data = load_dataset(cfg.data, cfg.seed)
+    t0 = time.perf_counter()
+    curve = Curve()
+    result = fit_gan(cfg, data, callbacks=[curve])
+    seconds = time.perf_counter() - t0
+    metrics, _, _ = evaluate_generator(result.generator, data, cfg)
+    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst", "eval_seconds")
+    row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **{k: round(metrics[k], 4) for k in keep if k in metrics},
+           "curve_n4000": curve.points, "seconds": round(seconds), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+    print(json.dumps(row), flush=True)
+    with open(OUT, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    from gan_core.errors import ConfigError
+
+    try:
+        main(*sys.argv[1:])
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
