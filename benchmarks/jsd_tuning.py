@@ -53,7 +53,8 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     result = fit_gan(cfg, data, callbacks=[curve])
     seconds = time.perf_counter() - t0
     metrics, _, _ = evaluate_generator(result.generator, data, cfg)
-    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst", "eval_seconds")
+    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
+            "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "high_quality_fraction_corrected", "mode_var_min_corrected", "eval_seconds")
     row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **{k: round(metrics[k], 4) for k in keep if k in metrics},
            "curve_n4000": curve.points, "seconds": round(seconds), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
     print(json.dumps(row), flush=True)

@@ -6,7 +6,11 @@
 
 GAN_PREFECT_PORT / GAN_MLFLOW_PORT move the two servers off 4200 / 5000.
 
-A service already answering on its port is reused, not started twice.
+A service already answering on its port is reused only when this checkout started it (its
+pid file names a live process with the same start time); anything else on the port is refused
+with one line, so runs of this checkout never land in another checkout's MLflow or Prefect.
+Set GAN_PREFECT_PORT / GAN_MLFLOW_PORT to run beside it, or GAN_REUSE_SERVICES=1 to use a
+server you configured on purpose. A stale pid file (its process gone or replaced) is removed.
 """
 
 from __future__ import annotations
@@ -59,22 +63,49 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _alive(name: str) -> bool:
-    pid_file = RUN_DIR / f"{name}.pid"
-    if not pid_file.exists():
-        return False
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): a pid
+    reused by another process has another start time."""
     try:
-        os.kill(int(pid_file.read_text()), 0)
-        return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()[19]
+
+
+def _owned_pid(name: str) -> int | None:
+    """The pid of the service `name` this checkout started, if that very process still runs;
+    a stale pid file is removed."""
+    pid_file = RUN_DIR / f"{name}.pid"
+    try:
+        pid, started = pid_file.read_text().split()[:2]
     except (OSError, ValueError):
-        return False
+        pid_file.unlink(missing_ok=True)
+        return None
+    if _start_time(int(pid)) != started:
+        pid_file.unlink(missing_ok=True)
+        print(f"removed stale pid file .run/{name}.pid (process {pid} is gone)")
+        return None
+    return int(pid)
+
+
+def _alive(name: str) -> bool:
+    return _owned_pid(name) is not None
+
+
+def _reuse_or_refuse(name: str, port: int, env_var: str) -> None:
+    if _alive(name) or os.environ.get("GAN_REUSE_SERVICES") == "1":
+        print(f"{name} already running on :{port}")
+        return
+    sys.exit(f"error: something not started by this checkout ({ROOT}) answers on {HOST}:{port}; stop it, set {env_var} to another port, "
+             "or GAN_REUSE_SERVICES=1 to use it on purpose")
 
 
 def _spawn(name: str, cmd: list[str]) -> None:
     RUN_DIR.mkdir(exist_ok=True)
     log = open(RUN_DIR / f"{name}.log", "ab")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    (RUN_DIR / f"{name}.pid").write_text(str(proc.pid))
+    (RUN_DIR / f"{name}.pid").write_text(f"{proc.pid} {_start_time(proc.pid)}\n")
     print(f"started {name} (pid {proc.pid}, log .run/{name}.log)", flush=True)
 
 
@@ -103,7 +134,7 @@ def _deployment_ready() -> bool:
 
 def start() -> None:
     if _healthy(f"{PREFECT_API}/health"):
-        print(f"Prefect server already running on :{PREFECT_PORT}")
+        _reuse_or_refuse("prefect-server", PREFECT_PORT, "GAN_PREFECT_PORT")
     else:
         _spawn("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", HOST, "--port", str(PREFECT_PORT)])
         _wait("Prefect server", lambda: _healthy(f"{PREFECT_API}/health"))
@@ -111,7 +142,7 @@ def start() -> None:
     if _has_cuda():  # one training at a time on the GPU; on CPU, sweeps use every core
         subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
     if _healthy(f"{MLFLOW_URL}/health"):
-        print(f"MLflow UI already running on :{MLFLOW_PORT}")
+        _reuse_or_refuse("mlflow", MLFLOW_PORT, "GAN_MLFLOW_PORT")
     else:
         _spawn("mlflow", [str(BIN / "mlflow"), "server", "--host", HOST, "--port", str(MLFLOW_PORT), "--backend-store-uri", f"sqlite:///{ROOT / 'mlflow.db'}", "--default-artifact-root", (ROOT / "mlartifacts").as_uri(), "--workers", "1"])
         _wait("MLflow server", lambda: _healthy(f"{MLFLOW_URL}/health"))
@@ -124,8 +155,10 @@ def start() -> None:
 
 def stop() -> None:
     for pid_file in sorted(RUN_DIR.glob("*.pid")) if RUN_DIR.exists() else []:
+        pid = _owned_pid(pid_file.stem)  # never signal a process that merely reuses an old pid
+        if pid is None:
+            continue
         try:
-            pid = int(pid_file.read_text())
             os.killpg(pid, signal.SIGTERM)
             for _ in range(30):
                 os.killpg(pid, 0)

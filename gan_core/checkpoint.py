@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ def atomic_write(path: Path, write) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise _unwritable(path, exc) from None
@@ -42,6 +44,21 @@ def atomic_write(path: Path, write) -> None:
         if isinstance(exc, OSError):
             raise _unwritable(path, exc) from None
         raise
+
+
+STALE_TMP_SECONDS = 600
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Temporaries of `path` left by a writer killed mid-write (older than STALE_TMP_SECONDS,
+    so a concurrent writer's file in flight is left alone)."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 def _unwritable(path: Path, exc: OSError) -> OutputError:

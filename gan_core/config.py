@@ -86,6 +86,10 @@ class TrainConfig(_Section):
     # R1 penalty weight (zero-centred gradient penalty on real data; 0 = plain Algorithm 1).
     # 0.3 keeps the 4-layer G from smearing grid25; 1.0 cost ring8 quality.
     r1: float = Field(0.3, ge=0.0, le=1000.0)
+    # R1 weight at the last step (null = constant r1): the weight moves log-linearly from r1
+    # to r1_end. A strong early penalty holds every mode; a weak late one lets D resolve a
+    # mode's shape (its gradient across a mode of std σ is ~1/σ, which R1 charges as 1/σ²).
+    r1_end: float | None = Field(None, gt=0.0, le=1000.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.
@@ -119,6 +123,9 @@ class EvaluateConfig(_Section):
     jsd_steps: int = Field(2_000, ge=10)
     # Confidence level of the JSD interval.
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    # Also score samples corrected by a discriminator fitted for it on training data:
+    # none | rejection (DRS, Azadi et al. 2019). `jsd` stays the generator's own.
+    correction: Literal["none", "rejection"] = "none"
 
 
 class Config(_Section):

@@ -20,6 +20,20 @@ from gan_core.metrics import mode_metrics, mode_shape
 from gan_core.train import sample
 
 
+def _corrected(generator: nn.Module, data: Dataset, cfg: Config, n: int, device) -> dict:
+    """JSD̂ (and modes, shape) of discriminator-rejection samples, scored like the generator's."""
+    from gan_core.correction import rejection_sampler
+
+    sampler = rejection_sampler(generator, data.train, seed=cfg.seed)
+    fake, rate = sampler.sample(n, seed=cfg.seed + 1)
+    est = estimate_jsd(data.heldout[:n], fake, seed=cfg.seed, device=device, confidence=cfg.evaluate.confidence, steps=cfg.evaluate.jsd_steps)
+    out = {"jsd_corrected": est.nats, "jsd_corrected_ci_low": est.ci_low, "jsd_corrected_ci_high": est.ci_high, "correction_acceptance": rate}
+    if data.mixture is not None:
+        out["high_quality_fraction_corrected"] = mode_metrics(fake[: cfg.evaluate.n_metric_samples], data.mixture).high_quality_fraction
+        out["mode_var_min_corrected"] = mode_shape(fake, data.mixture).var_min
+    return out
+
+
 class Evaluation(NamedTuple):
     metrics: dict
     shown: np.ndarray  # the n_metric_samples generated samples of the mode metrics and the scatter plot
@@ -34,6 +48,8 @@ def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> Eval
     device = next(generator.parameters()).device
     est = estimate_jsd(data.heldout[:n], fake, seed=cfg.seed, device=device, confidence=ec.confidence, steps=ec.jsd_steps)
     metrics: dict = {**est.as_dict(), "jsd_bits": est.bits, "jsd_confidence": ec.confidence, "jsd_n_per_side": n}
+    if ec.correction == "rejection":
+        metrics.update(_corrected(generator, data, cfg, n, device))
     shown = sample(generator, ec.n_metric_samples, seed=cfg.seed + 2)
     if data.mixture is not None:
         metrics.update(mode_metrics(shown, data.mixture).as_dict())

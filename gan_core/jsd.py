@@ -195,27 +195,63 @@ def estimate_jsd(
     torch.manual_seed(seed)  # conv critic initialisation
     parts_r = [real_t[i] for i in _split(len(real_t), fractions, gen)]
     parts_f = [fake_t[i] for i in _split(len(fake_t), fractions, gen)]
+    critic = _fit_stacked(parts_r[:2], parts_f[:2], gen=gen, device=device, scales=scales, hidden=hidden, layers=layers, n_features=n_features,
+                          steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, patience=patience)
+    return score_logits(critic.logits(parts_r[2]), critic.logits(parts_f[2]), confidence, critic.method)
 
-    if real_t.ndim == 4:
-        critic: nn.Module = ConvCritic(tuple(real_t.shape[1:]), channels=16)
+
+@dataclass
+class StackedCritic:
+    """A fitted critic: input standardisation, the candidates, the stacking layer → logits."""
+
+    net: nn.Module
+    weights: torch.Tensor
+    bias: torch.Tensor
+    mean: torch.Tensor | None  # None for images (no standardisation)
+    std: torch.Tensor | None
+    device: torch.device
+    method: str
+
+    def logits(self, x) -> torch.Tensor:
+        """Logits (n,) on CPU for samples `x`; logit ≈ log p_real(x)/p_fake(x) where the critic is good."""
+        x = _as_tensor(x, "x") if not isinstance(x, torch.Tensor) else x.detach().float().cpu()
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        return self.weights @ _logits(self.net, x.to(self.device)).cpu() + self.bias
+
+
+def _fit_stacked(real: Sequence[torch.Tensor], fake: Sequence[torch.Tensor], *, gen: torch.Generator, device: torch.device, scales, hidden, layers, n_features, steps, batch_size, lr, eval_every, patience) -> StackedCritic:
+    """Fit the candidates on real[0] vs fake[0], early-stop and stack them on real[1] vs fake[1]."""
+    mean = std = None
+    if real[0].ndim == 4:
+        net: nn.Module = ConvCritic(tuple(real[0].shape[1:]), channels=16)
         method = "conv critic"
     else:
         # Standardise with statistics of the fit split only (pooled real + fake).
-        pooled = torch.cat([parts_r[0], parts_f[0]])
+        pooled = torch.cat([real[0], fake[0]])
         mean, std = pooled.mean(0), pooled.std(0).clamp_min(1e-8)
-        parts_r = [(p - mean) / std for p in parts_r]
-        parts_f = [(p - mean) / std for p in parts_f]
-        dim = real_t.shape[1]
+        real, fake = [(p - mean) / std for p in real], [(p - mean) / std for p in fake]
+        dim = real[0].shape[1]
         scaled = [s / math.sqrt(max(1.0, dim / 2)) for s in scales]
-        critic = CriticEnsemble(dim, scaled, hidden, layers, n_features, generator=gen)
+        net = CriticEnsemble(dim, scaled, hidden, layers, n_features, generator=gen)
         method = f"stacked MLP critics, Fourier scales {tuple(scales)}"
-    critic.to(device)
-    parts_r = [p.to(device) for p in parts_r]
-    parts_f = [p.to(device) for p in parts_f]
+    net.to(device)
+    real, fake = [p.to(device) for p in real], [p.to(device) for p in fake]
+    _fit_critics(net, (real[0], fake[0]), (real[1], fake[1]), steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, patience=patience, gen=gen)
+    net.eval()
+    w, b = _stack(_logits(net, real[1]).cpu(), _logits(net, fake[1]).cpu())
+    return StackedCritic(net, w, b, mean, std, device, method)
 
-    _fit_critics(critic, (parts_r[0], parts_f[0]), (parts_r[1], parts_f[1]), steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, patience=patience, gen=gen)
-    critic.eval()
-    w, b = _stack(_logits(critic, parts_r[1]).cpu(), _logits(critic, parts_f[1]).cpu())
-    score_r = w @ _logits(critic, parts_r[2]).cpu() + b
-    score_f = w @ _logits(critic, parts_f[2]).cpu() + b
-    return score_logits(score_r, score_f, confidence, method)
+
+def fit_critic(real, fake, *, seed: int = 0, device: str | torch.device | None = None, select_fraction: float = 0.3, steps: int = 2_000) -> StackedCritic:
+    """The estimator's critic fitted on all of `real` vs `fake` (fit / select split, no score
+    split), for uses that need D ≈ D* itself, e.g. discriminator-driven sampling."""
+    real_t, fake_t = _as_tensor(real, "real"), _as_tensor(fake, "fake")
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    fr = (1 - select_fraction, select_fraction, 0.0)
+    parts_r = [real_t[i] for i in _split(len(real_t), fr, gen)[:2]]
+    parts_f = [fake_t[i] for i in _split(len(fake_t), fr, gen)[:2]]
+    return _fit_stacked(parts_r, parts_f, gen=gen, device=device, scales=DEFAULT_SCALES, hidden=64, layers=2, n_features=32,
+                        steps=steps, batch_size=512, lr=3e-3, eval_every=100, patience=6)

@@ -187,6 +187,12 @@ class _Trainer:
             for group in opt.param_groups:
                 group["lr"] = lr * scale
 
+    def _r1(self) -> float:
+        tc = self.tc
+        if tc.r1_end is None or tc.r1 == 0:
+            return tc.r1
+        return tc.r1 * (tc.r1_end / tc.r1) ** (self.step / max(1, tc.steps - 1))
+
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(self.real), (self.tc.batch_size,), generator=self.rng, device=self.device)
         z = torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
@@ -201,7 +207,7 @@ class _Trainer:
             x, z = self._batch()
             with torch.no_grad(), _autocast(self.device, self.amp):
                 fake = G(z)
-            d_loss, real_logits = discriminator_step(D, self.opt_d, x, fake, self.tc.r1, self.amp)
+            d_loss, real_logits = discriminator_step(D, self.opt_d, x, fake, self._r1(), self.amp)
         # (2) Update G once: minimise -log D(G(z)) (ns) or log(1 - D(G(z))) (mm).
         D.requires_grad_(False)
         z = torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)

@@ -8,6 +8,7 @@ server). Metrics go out in batches, asynchronously, so logging never waits on th
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import time
@@ -72,10 +73,14 @@ def start_run(root: Path, params: dict[str, Any], tags: dict[str, str], run_name
 
 
 def mark_failed(paths, run_id: str, exc: BaseException) -> None:
-    """The run ends FAILED with the reason as its `failure_reason` tag."""
-    c = client(paths.root)
-    c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
-    c.set_terminated(run_id, "FAILED")
+    """The run ends FAILED with the reason as its `failure_reason` tag. Called while `exc`
+    propagates: if the store cannot be reached, say so and let the original error through."""
+    try:
+        c = client(paths.root)
+        c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
+        c.set_terminated(run_id, "FAILED")
+    except Exception as store_error:  # noqa: BLE001 - the user must see `exc`, not this
+        logging.getLogger("gan_pipeline").warning("could not mark MLflow run %s FAILED (%s: %s)", run_id, type(store_error).__name__, store_error)
 
 
 def run_url(root: Path, run_id: str) -> str:

@@ -73,3 +73,30 @@ def test_evaluation_refuses_a_generator_of_another_run(tiny_cfg, tmp_path):
     longer = tiny_cfg("train.jsd_every=0", "train.steps=60", "evaluate.n_jsd=200", "evaluate.jsd_steps=50")
     with pytest.raises(CheckpointError, match="another run .*training config"):
         evaluate_model.fn(longer, str(tmp_path), None)
+
+
+def test_a_killed_writers_temporary_is_removed_on_the_next_write(tmp_path):
+    import os
+    import time
+
+    from gan_core.checkpoint import STALE_TMP_SECONDS, atomic_write
+
+    target = tmp_path / "out.json"
+    stale, fresh = tmp_path / ".out.json.abc.tmp", tmp_path / ".out.json.def.tmp"
+    for f in (stale, fresh):
+        f.write_text("half")
+    old = time.time() - STALE_TMP_SECONDS - 5
+    os.utime(stale, (old, old))
+    atomic_write(target, lambda tmp: open(tmp, "w").write("{}"))
+    assert target.read_text() == "{}" and not stale.exists() and fresh.exists()
+
+
+def test_the_original_error_survives_an_unreachable_tracking_store(tmp_path, monkeypatch, caplog):
+    import tasks.tracking as tracking
+
+    def down(root):
+        raise ConnectionError("tracking server down")
+
+    monkeypatch.setattr(tracking, "client", down)
+    tracking.mark_failed(type("P", (), {"root": tmp_path})(), "abc", ValueError("the real problem"))  # must not raise
+    assert "could not mark MLflow run abc FAILED" in caplog.text

@@ -44,7 +44,7 @@ def test_make_run_services_listen_on_loopback_only(tmp_path):
     services = [sys.executable, "-m", "flows.services"]
     try:
         subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)
-        pids = set().union(*(_tree(int(p.read_text())) for p in (tmp_path / ".run").glob("*.pid")))
+        pids = set().union(*(_tree(int(p.read_text().split()[0])) for p in (tmp_path / ".run").glob("*.pid")))
         sockets = _listening(pids)
         ports = {int(env["GAN_PREFECT_PORT"]), int(env["GAN_MLFLOW_PORT"])}
         assert ports <= {port for _, _, port in sockets}, sockets
@@ -220,7 +220,7 @@ def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_pa
         run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)
         _wait_for(lambda: any((tmp_path / "models" / "checkpoints").glob("*/last.pt")), 300)
         assert _flow_run_state(api, run_id) == "RUNNING"
-        serve = psutil.Process(int((tmp_path / ".run" / "serve.pid").read_text()))
+        serve = psutil.Process(int((tmp_path / ".run" / "serve.pid").read_text().split()[0]))
         for proc in [serve, *serve.children(recursive=True)]:
             proc.kill()
         (ckpt,) = (tmp_path / "models" / "checkpoints").glob("*/last.pt")
