@@ -9,28 +9,43 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.common import load_run_config, read_json
+from prefect.runtime import flow_run
+
+from tasks.common import checkout_lock, load_run_config, read_json
 from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
-from tasks.tracking import client, mark_failed
+from tasks.tracking import client, mark_failed, start_run
 
 
 @flow(name="evaluate-gan")
 def evaluate_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".", run_id: str | None = None) -> dict:
     cfg = load_run_config(params_path, overrides)
     paths = Paths.at(root)
-    own_run = run_id is None
-    if own_run:  # run alone (DVC): continue the run fit-gan opened
-        run_id = read_json(paths.run_file).get("mlflow_run_id")
-    try:
-        metrics = evaluate_model(cfg, str(paths.root), run_id)
-    except BaseException as exc:
+    with checkout_lock(root, "evaluate-gan"):
+        own_run = run_id is None
+        if own_run:  # run alone (DVC): continue the run fit-gan opened, or a new child of it once that one is finished
+            run_id = _evaluation_run(paths, cfg, read_json(paths.run_file).get("mlflow_run_id"))
+        try:
+            metrics = evaluate_model(cfg, str(paths.root), run_id)
+        except BaseException as exc:
+            if own_run and run_id:
+                mark_failed(paths, run_id, exc)
+            raise
         if own_run and run_id:
-            mark_failed(paths, run_id, exc)
-        raise
-    if own_run and run_id:
-        client(paths.root).set_terminated(run_id, "FINISHED")
-    return metrics
+            client(paths.root).set_terminated(run_id, "FINISHED")
+        return metrics
+
+
+def _evaluation_run(paths: Paths, cfg, training_run_id: str | None) -> str | None:
+    """The training run while it is open (the pipeline's first evaluation); an evaluate-only
+    rerun (e.g. DVC after a change under `evaluate:`) gets its own run, a child of the
+    training run with the evaluation params it used, so the finished run's record stays true."""
+    if not training_run_id:
+        return None
+    if client(paths.root).get_run(training_run_id).info.status == "RUNNING":
+        return training_run_id
+    tags = {"prefect_flow_run_id": str(flow_run.id), "entry": "evaluate-gan", "training_run_id": training_run_id}
+    return start_run(paths.root, cfg.flat(), tags, run_name=f"evaluate-{cfg.data.name}-s{cfg.seed}", parent_run_id=training_run_id)
 
 
 if __name__ == "__main__":

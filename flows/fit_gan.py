@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.common import load_run_config, write_json
+from tasks.common import checkout_lock, load_run_config, write_json
 from tasks.paths import Paths
 from tasks.tracking import mark_failed, start_run
 from tasks.training import train_generator
@@ -23,16 +23,17 @@ from tasks.training import train_generator
 def fit_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".", run_id: str | None = None) -> dict:
     cfg = load_run_config(params_path, overrides)
     paths = Paths.at(root)
-    own_run = run_id is None
-    if own_run:
-        run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "fit-gan"}, run_name=f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}")
-    write_json(paths.run_file, {"mlflow_run_id": run_id})
-    try:
-        return train_generator(cfg, str(paths.root), run_id)
-    except BaseException as exc:
+    with checkout_lock(root, "fit-gan"):
+        own_run = run_id is None
         if own_run:
-            mark_failed(paths, run_id, exc)
-        raise
+            run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "fit-gan"}, run_name=f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}")
+        write_json(paths.run_file, {"mlflow_run_id": run_id})
+        try:
+            return train_generator(cfg, str(paths.root), run_id)
+        except BaseException as exc:
+            if own_run:
+                mark_failed(paths, run_id, exc)
+            raise
 
 
 if __name__ == "__main__":

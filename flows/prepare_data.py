@@ -9,7 +9,7 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.common import load_run_config
+from tasks.common import checkout_lock, load_run_config
 from tasks.data import prepare_dataset
 from tasks.paths import Paths
 
@@ -17,7 +17,8 @@ from tasks.paths import Paths
 @flow(name="prepare-data")
 def prepare_data(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".") -> str:
     cfg = load_run_config(params_path, overrides)
-    return prepare_dataset(cfg, Paths.at(root).prepared)
+    with checkout_lock(root, "prepare-data"):
+        return prepare_dataset(cfg, Paths.at(root).prepared)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import time
 from typing import Any
 
@@ -69,7 +70,7 @@ def sweep_gan(
     sweep = load_sweep_config(params_path, grid=grid, overrides=overrides, address=dask_address or os.environ.get(ADDRESS_ENV) or None, workers=workers)
     members = expand_grid(sweep, params_path)  # every member validated before any work
     paths = Paths.at(root)
-    sweep_id = name or time.strftime("sweep-%Y%m%d-%H%M%S")
+    sweep_id = name or f"{time.strftime('sweep-%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"  # unique: two sweeps started together never share a folder
     n_workers = sweep.workers or os.cpu_count() or 1
     threads = 0 if sweep.address else max(1, (os.cpu_count() or 1) // n_workers)
     uri = tracking_uri(paths.root)

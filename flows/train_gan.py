@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from flows.evaluate_gan import evaluate_gan
 from flows.fit_gan import fit_gan
 from flows.prepare_data import prepare_data
-from tasks.common import load_run_config, run_logger
+from tasks.common import checkout_lock, load_run_config, run_logger
 from tasks.paths import Paths
 from tasks.tracking import client, mark_failed, start_run
 
@@ -30,15 +30,16 @@ def train_gan(
     cfg = load_run_config(params_path, overrides)  # a bad override fails here, before any work
     paths = Paths.at(root)
     name = run_name or f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}"
-    run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "train-gan"}, run_name=name, parent_run_id=parent_run_id)
-    try:
-        prepare_data(overrides, params_path, root)
-        fit_gan(overrides, params_path, root, run_id=run_id)
-        metrics = evaluate_gan(overrides, params_path, root, run_id=run_id)
-    except BaseException as exc:
-        mark_failed(paths, run_id, exc)
-        raise
-    client(paths.root).set_terminated(run_id, "FINISHED")
+    with checkout_lock(root, "train-gan"):  # the three stages share this checkout's output paths
+        run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "train-gan"}, run_name=name, parent_run_id=parent_run_id)
+        try:
+            prepare_data(overrides, params_path, root)
+            fit_gan(overrides, params_path, root, run_id=run_id)
+            metrics = evaluate_gan(overrides, params_path, root, run_id=run_id)
+        except BaseException as exc:
+            mark_failed(paths, run_id, exc)
+            raise
+        client(paths.root).set_terminated(run_id, "FINISHED")
     run_logger().info("JSD = %.4f nats [%.4f, %.4f]; MLflow run %s", metrics["jsd"], metrics["jsd_ci_low"], metrics["jsd_ci_high"], metrics.get("mlflow_run_url", run_id))
     return {**metrics, "mlflow_run_id": run_id}
 

@@ -25,7 +25,7 @@ class SweepConfig(_Section):
     # Dotted key → the values to try; the members are every combination (the grid).
     grid: dict[str, list[Any]] = {"train.loss": ["mm", "ns"], "seed": [0, 1]}
     # Dotted overrides applied to every member (shorter runs than a single default run).
-    overrides: dict[str, Any] = {"train.steps": 5000, "train.sample_every": 500}
+    overrides: dict[str, Any] = {"train.steps": 5000, "train.sample_every": 500, "train.jsd_every": 1000}
     # An existing Dask scheduler (tcp://host:8786) to run members on; null = a local cluster.
     # The environment variable GAN_DASK_ADDRESS sets it too.
     address: str | None = None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
@@ -45,3 +49,43 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
 
 def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+_held: dict[str, tuple[int, int]] = {}  # lock path → (fd, depth) held by this process
+_held_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def checkout_lock(root: str | Path, what: str) -> Iterator[None]:
+    """One pipeline run at a time in a checkout: its outputs (data/prepared, models, metrics,
+    plots) are shared paths. A second run waits, saying so, then runs on its own results;
+    the OS drops the lock of a killed run. Re-entrant within a process (train-gan's stages)."""
+    path = str((Path(root) / ".run" / "pipeline.lock").resolve())
+    with _held_guard:
+        if path in _held:
+            fd, depth = _held[path]
+            _held[path] = (fd, depth + 1)
+            nested = True
+        else:
+            nested = False
+    if not nested:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            run_logger().info("%s: another run in this checkout holds %s; waiting for it to finish", what, path)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with _held_guard:
+            _held[path] = (fd, 1)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            fd, depth = _held[path]
+            if depth > 1:
+                _held[path] = (fd, depth - 1)
+            else:
+                del _held[path]
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)

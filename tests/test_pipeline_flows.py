@@ -101,3 +101,42 @@ def test_divergence_fails_the_run_once_with_its_reason(prefect_backend, project,
     assert run.info.status == "FAILED"
     assert "diverged at step 25" in run.data.tags["failure_reason"]
     assert not (root / "models" / "generator.pt").exists()
+
+
+def _train_cli(root, uri, api, *sets):
+    import os
+    import subprocess
+    import sys
+
+    from tests.pipeline_helpers import ROOT
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PREFECT_API_URL": api}
+    args = [sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root)]
+    return subprocess.Popen(args + [a for s in sets for a in ("--set", s)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finished_jsd(uri, seed):
+    runs = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("gan-pipeline").experiment_id], f"params.seed = '{seed}' and tags.entry = 'train-gan'")
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED", runs
+    return runs[0].data.metrics["jsd"], runs[0].data.metrics["modes_covered"]
+
+
+def test_two_runs_at_once_in_one_checkout_each_report_their_own(prefect_backend, tmp_path):
+    """Started together in one checkout, both finish (the second waits for the first's lock),
+    and each one's metrics equal the same run made alone in a checkout of its own."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    write_tiny_params(shared / "params.yaml")
+    uri = f"sqlite:///{shared / 'mlflow.db'}"
+    procs = [_train_cli(shared, uri, prefect_backend, f"seed={seed}", f"data.name={name}") for seed, name in ((1, "ring8"), (2, "grid25"))]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert any("waiting for it to finish" in out for out in outs)
+    for seed, name in ((1, "ring8"), (2, "grid25")):
+        alone = tmp_path / f"alone{seed}"
+        alone.mkdir()
+        write_tiny_params(alone / "params.yaml")
+        alone_uri = f"sqlite:///{alone / 'mlflow.db'}"
+        proc = _train_cli(alone, alone_uri, prefect_backend, f"seed={seed}", f"data.name={name}")
+        assert proc.wait(timeout=600) == 0, proc.stdout.read()
+        assert _finished_jsd(uri, seed) == _finished_jsd(alone_uri, seed)
