@@ -45,8 +45,12 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     cfg = cfg or _config("ring8", "ns", 0, sets)
     train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"})
     model = cfg.model.model_dump()
-    if not model["d_fourier"]:  # as before D's Fourier features existed: same runs, same rows
+    if not model["d_fourier"]:  # keys added later, at the values that change nothing: same runs, same rows
         del model["d_fourier"], model["d_fourier_scale"]
+    if model["d_input_gain"] == 1.0:
+        del model["d_input_gain"]
+    if train["r1_end"] is None:
+        del train["r1_end"]
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")
         del model["d_layers"]

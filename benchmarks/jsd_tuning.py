@@ -11,7 +11,6 @@ Torch threads follow OMP_NUM_THREADS (1 when unset); `seconds` is the training w
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -22,6 +21,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from rows import append_row, run_main  # noqa: E402
 OUT = ROOT / "benchmarks" / "results" / "jsd_tuning.jsonl"
 
 
@@ -52,20 +53,16 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     curve = Curve()
     result = fit_gan(cfg, data, callbacks=[curve])
     seconds = time.perf_counter() - t0
-    metrics, _, _ = evaluate_generator(result.generator, data, cfg)
+    metrics, _, fake = evaluate_generator(result.generator, data, cfg)
+    from gan_core.plots import mode_zoom_figure, save_figure  # the picture behind the numbers (not committed)
+
+    save_figure(mode_zoom_figure(data.heldout, fake, data.mixture, title=f"{label} {data_name} seed {seed}: JSD {metrics['jsd']:.3f}"), OUT.parent / f"{label}-{data_name}-{seed}-modes.png")
     keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
             "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "high_quality_fraction_corrected", "mode_var_min_corrected", "eval_seconds")
     row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **{k: round(metrics[k], 4) for k in keep if k in metrics},
            "curve_n4000": curve.points, "seconds": round(seconds), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
-    print(json.dumps(row), flush=True)
-    with open(OUT, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(OUT, row)
 
 
 if __name__ == "__main__":
-    from gan_core.errors import ConfigError
-
-    try:
-        main(*sys.argv[1:])
-    except ConfigError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

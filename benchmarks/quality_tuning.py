@@ -10,7 +10,6 @@ records them, and its `seconds` is the whole run's wall time, training and scori
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -22,6 +21,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from rows import append_row, run_main  # noqa: E402
 OUT = ROOT / "benchmarks" / "results" / "quality_tuning.jsonl"
 
 
@@ -45,15 +46,8 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
            "median_std": round(float(np.median(dist)), 3), "frac_3_6_std": round(float(((dist > 3) & (dist <= 6)).mean()), 4),
            "frac_over_6_std": round(float((dist > 6).mean()), 4), "seconds": round(time.perf_counter() - t0),
            "threads": torch.get_num_threads()}
-    print(json.dumps(row), flush=True)
-    with open(OUT, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(OUT, row)
 
 
 if __name__ == "__main__":
-    from gan_core.errors import ConfigError
-
-    try:
-        main(*sys.argv[1:])
-    except ConfigError as exc:
-        sys.exit(f"error: {exc}")
+    run_main(main)

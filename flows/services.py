@@ -176,7 +176,13 @@ def summary() -> None:
     metrics = ROOT / "metrics" / "eval.json"
     if metrics.exists():
         m = json.loads(metrics.read_text())
-        print(f"JSD = {m['jsd']:.4f} nats, 95% CI [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}]" + (f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}" if "modes_total" in m else ""))
+        level = round(100 * m.get("jsd_confidence", 0.95))
+        print(f"JSD = {m['jsd']:.4f} nats, {level}% interval of sampling noise [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}]"
+              + (f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}" if "modes_total" in m else "")
+              + (f"; mode shape {m['mode_var_min']:.2f}-{m['mode_var_max']:.2f} of the data's variance" if "mode_var_min" in m else ""))
+        if "jsd_corrected" in m:
+            print(f"with discriminator rejection sampling: JSD = {m['jsd_corrected']:.4f} nats [{m['jsd_corrected_ci_low']:.4f}, {m['jsd_corrected_ci_high']:.4f}], acceptance {m['correction_acceptance']:.1%}")
+        print("per-mode zoom: plots/modes.png (also in the MLflow run)")
     print(f"Prefect UI: http://{HOST}:{PREFECT_PORT}   MLflow UI: {MLFLOW_URL}   (make stop to stop them)")
 
 
