@@ -3,6 +3,8 @@ JSD̂ first (as the evaluate stage does), then modes, the 3σ fraction and the p
 
     OMP_NUM_THREADS=1 python benchmarks/jsd_tuning.py <label> ring8 100 train.r1=0.001 train.steps=10000
 
+    python benchmarks/jsd_tuning.py --summary        # every row as a markdown table
+
 Appends a JSON row to benchmarks/results/jsd_tuning.jsonl; used to choose the defaults on
 tuning seeds (100 and up) that the 10-seed report (`gan_quality.py`, seeds 0-9) never uses.
 Torch threads follow OMP_NUM_THREADS (1 when unset); `seconds` is the training wall time
@@ -64,5 +66,28 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     append_row(OUT, row)
 
 
+def summary() -> str:
+    """Every recorded row as a markdown table: JSD̂ first, then modes, 3σ fraction, shape."""
+    import json
+
+    import pandas as pd
+
+    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
+    fixed = {"name", "data", "seed", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
+             "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "high_quality_fraction_corrected", "mode_var_min_corrected",
+             "jsd_corrected_n_per_side", "eval_seconds", "curve_n4000", "seconds", "threads", "date"}
+    table = pd.DataFrame([{
+        "candidate": " ".join(f"{k}={v}" for k, v in r.items() if k not in fixed) or "defaults", "data": r["data"], "seed": r["seed"],
+        "JSD̂ [CI]": f"{r['jsd']:.3f} [{r['jsd_ci_low']:.3f}, {r['jsd_ci_high']:.3f}]", "modes": r["modes_covered"], "3σ": f"{r['high_quality_fraction']:.1%}",
+        "shape min/max": f"{r.get('mode_var_min', float('nan')):.2f} / {r.get('mode_var_max', float('nan')):.2f}",
+        "JSD̂ after DRS": f"{r['jsd_corrected']:.4f}" if "jsd_corrected" in r else "", "DRS acceptance": f"{r['correction_acceptance']:.1%}" if "correction_acceptance" in r else "",
+        "JSD̂ curve (n=4,000)": " ".join(f"{int(k) // 1000}k:{v:.3f}" for k, v in r.get("curve_n4000", {}).items()), "train s": r["seconds"],
+    } for r in rows])
+    return table.to_markdown(index=False)
+
+
 if __name__ == "__main__":
-    run_main(main)
+    if sys.argv[1:] == ["--summary"]:
+        print(summary())
+    else:
+        run_main(main)

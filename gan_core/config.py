@@ -74,8 +74,8 @@ class TrainConfig(_Section):
     loss: Literal["ns", "mm"] = "ns"
     # Discriminator steps per generator step (Algorithm 1's k).
     k: int = Field(1, ge=1, le=100)
-    # Generator steps (20,000 left ring8 short of 97 % high-quality samples).
-    steps: int = Field(30_000, ge=1)
+    # Generator steps (both learning rates decay to zero over them).
+    steps: int = Field(20_000, ge=1)
     batch_size: int = Field(256, ge=1, le=1_000_000)
     lr_g: float = Field(5e-4, gt=0.0, le=1.0)
     lr_d: float = Field(1e-3, gt=0.0, le=1.0)
@@ -89,7 +89,7 @@ class TrainConfig(_Section):
     # R1 weight at the last step (null = constant r1): the weight moves log-linearly from r1
     # to r1_end. A strong early penalty holds every mode; a weak late one lets D resolve a
     # mode's shape (its gradient across a mode of std σ is ~1/σ, which R1 charges as 1/σ²).
-    r1_end: float | None = Field(None, gt=0.0, le=1000.0)
+    r1_end: float | None = Field(0.003, gt=0.0, le=1000.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.
@@ -125,7 +125,7 @@ class EvaluateConfig(_Section):
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     # Also score samples corrected by a discriminator fitted for it on training data:
     # none | rejection (DRS, Azadi et al. 2019). `jsd` stays the generator's own.
-    correction: Literal["none", "rejection"] = "none"
+    correction: Literal["none", "rejection"] = "rejection"
 
 
 class Config(_Section):

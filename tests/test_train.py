@@ -190,3 +190,18 @@ def test_cuda_conv_pair_and_sampling(tiny_cfg):
     result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed))
     out = sample(result.generator, 5)
     assert out.dtype == np.float32 and out.shape == (5, 1, 8, 8) and np.isfinite(out).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_resume_equals_uninterrupted_run(tiny_cfg, tmp_path):
+    """The checkpoint's loop-RNG state is loaded onto the device, but a generator's state is
+    always a CPU tensor: resuming on CUDA must set it from the CPU copy."""
+    cfg = tiny_cfg("device=cuda", "train.precision=fp32")
+    data = load_dataset(cfg.data, cfg.seed)
+    straight = fit_gan(cfg, data, checkpoint_dir=tmp_path / "a")
+    with pytest.raises(_Interrupt):
+        fit_gan(cfg, data, checkpoint_dir=tmp_path / "b", callbacks=[_StopAt(25)])
+    resumed = fit_gan(cfg, data, checkpoint_dir=tmp_path / "b")
+    assert resumed.resumed_from == 20
+    for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
+        assert torch.allclose(a, b)
