@@ -45,11 +45,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     cfg = cfg or _config("ring8", "ns", 0, sets)
     train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"})
     model = cfg.model.model_dump()
-    if not model["d_fourier"]:  # keys added later, at the values that change nothing: same runs, same rows
-        del model["d_fourier"], model["d_fourier_scale"]
-    if model["d_input_gain"] == 1.0:
-        del model["d_input_gain"]
-    if train["r1_end"] is None:
+    if train["r1_end"] is None:  # a key added later, at the value that changes nothing: same runs, same rows
         del train["r1_end"]
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")
@@ -73,9 +69,10 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
     result = fit_gan(cfg, data)
     train_seconds = time.perf_counter() - t0
     m = evaluate_generator(result.generator, data, cfg).metrics
-    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst", "eval_seconds")
+    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
+            "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "eval_seconds")
     row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "g_layers": cfg.model.g_layers, "d_layers": cfg.model.d_layers, "steps": cfg.train.steps,
-           "train_seconds": round(train_seconds, 1), **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep}, "date": time.strftime("%Y-%m-%d"), **({"set": list(sets)} if sets else {})}
+           "train_seconds": round(train_seconds, 1), **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep if k in m}, "date": time.strftime("%Y-%m-%d"), **({"set": list(sets)} if sets else {})}
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(row, flush=True)
@@ -101,16 +98,17 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     if "layers" in df:  # rows from before the split name one depth for both networks
         for side in ("g_layers", "d_layers"):
             df[side] = df[side].fillna(df["layers"]).astype(int) if side in df else df["layers"]
-    for col in ("jsd", "jsd_ci_low", "jsd_ci_high", "mode_var_min", "mode_var_max"):
+    for col in ("jsd", "jsd_ci_low", "jsd_ci_high", "mode_var_min", "mode_var_max", "jsd_corrected", "correction_acceptance"):
         if col not in df:  # rows from before JSD̂ was recorded
             df[col] = float("nan")
     agg = df.groupby(["config", "data", "loss"]).agg(
         runs=("seed", "count"), jsd_mean=("jsd", "mean"), jsd_worst=("jsd", "max"), ci_low_mean=("jsd_ci_low", "mean"), ci_high_mean=("jsd_ci_high", "mean"),
         modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
         hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"),
-        var_min_mean=("mode_var_min", "mean"), var_max_mean=("mode_var_max", "mean"), train_s=("train_seconds", "mean"),
+        var_min_mean=("mode_var_min", "mean"), var_max_mean=("mode_var_max", "mean"),
+        drs_jsd_mean=("jsd_corrected", "mean"), drs_jsd_worst=("jsd_corrected", "max"), drs_acceptance=("correction_acceptance", "mean"), train_s=("train_seconds", "mean"),
     )
-    per_seed = df.sort_values(["config", "data", "loss", "seed"])[["config", "data", "loss", "seed", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max"]]
+    per_seed = df.sort_values(["config", "data", "loss", "seed"])[["config", "data", "loss", "seed", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "jsd_corrected", "correction_acceptance"]]
     floor = _floor_table()
     return "\n\n".join([agg.round(4).to_markdown(), per_seed.round(4).to_markdown(index=False), floor])
 

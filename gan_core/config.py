@@ -55,16 +55,6 @@ class ModelConfig(_Section):
     hidden: int = Field(256, ge=4, le=8192)
     g_layers: int = Field(4, ge=1, le=16)
     d_layers: int = Field(3, ge=1, le=16)
-    # Random Fourier features of the (standardised) input fed to D beside the input itself:
-    # how many frequencies (0 = off), and their scale. A mode of the built-in mixtures is ~0.015
-    # wide in standardised units: a plain MLP D cannot resolve its shape, so G gets no signal
-    # to widen a line into a disc.
-    d_fourier: int = Field(0, ge=0, le=4096)
-    d_fourier_scale: float = Field(10.0, gt=0.0, le=1e4)
-    # D's first layer sees the standardised input times this gain, with its initial weights
-    # divided by it: the same initial function, but Adam (whose steps have a fixed size) can
-    # sharpen D to a mode's scale `d_input_gain` times sooner.
-    d_input_gain: float = Field(1.0, gt=0.0, le=1e4)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 

@@ -29,12 +29,13 @@ class RejectionSampler:
     critic: StackedCritic
     max_logit: float
 
-    def sample(self, n: int, *, seed: int, batch: int = 8_192, max_draws: int = 1_000) -> tuple[np.ndarray, float]:
-        """n accepted samples and the acceptance rate; at most `max_draws` batches are drawn
-        (then fewer than n come back, and the caller reports how many it scored)."""
+    def sample(self, n: int, *, seed: int, batch: int = 8_192, max_ratio: int = 500) -> tuple[np.ndarray, float]:
+        """n accepted samples and the acceptance rate; at most `max_ratio`·n samples are drawn
+        (below 0.2 % acceptance fewer than n come back, and the caller says how many it scored)."""
         rng = np.random.default_rng(seed)
         kept, drawn = [], 0
-        for i in range(max_draws):
+        batch = min(batch, max(1_024, 4 * n))
+        for i in range(-(-max_ratio * n // batch)):
             x = sample(self.generator, batch, seed=seed * 1_000 + i)
             drawn += len(x)
             accept = rng.random(len(x)) < np.exp(np.minimum(self.critic.logits(x).numpy() - self.max_logit, 0.0))

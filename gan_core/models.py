@@ -50,26 +50,14 @@ class MLPGenerator(_Standardised):
 
 
 class MLPDiscriminator(_Standardised):
-    """x (n, d) → logit (n,): LeakyReLU MLP on the standardised input, optionally joined
-    with `fourier` random Fourier features sin/cos(x·B), B ~ N(0, fourier_scale²) (fixed,
-    saved with the weights), which resolve structure much finer than the data's spread."""
+    """x (n, d) → logit (n,): LeakyReLU MLP."""
 
-    def __init__(self, in_dim: int, hidden: int, layers: int, fourier: int = 0, fourier_scale: float = 10.0, input_gain: float = 1.0):
+    def __init__(self, in_dim: int, hidden: int, layers: int):
         super().__init__(in_dim)
-        self.register_buffer("freqs", torch.randn(in_dim, fourier) * fourier_scale)
-        self.net = _mlp(in_dim + 2 * fourier, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
-        self.input_gain = input_gain
-        with torch.no_grad():  # same initial function; Adam's fixed-size steps act `input_gain` times larger on the input
-            self.net[0].weight[:, :in_dim] /= input_gain
+        self.net = _mlp(in_dim, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = (x.flatten(1) - self.data_mean) / self.data_std
-        if self.freqs.shape[1]:
-            proj = h @ self.freqs
-            h = torch.cat([h, proj.sin(), proj.cos()], 1)
-        if self.input_gain != 1.0:
-            h = torch.cat([h[:, : self.freqs.shape[0]] * self.input_gain, h[:, self.freqs.shape[0] :]], 1)
-        return self.net(h).squeeze(-1)
+        return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
 
 
 class ConvGenerator(nn.Module):
@@ -116,4 +104,4 @@ def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Mo
     if len(sample_shape) == 3:
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
-    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers, cfg.d_fourier, cfg.d_fourier_scale, cfg.d_input_gain)
+    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)

@@ -23,10 +23,10 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project):
     from flows.train_gan import train_gan
 
     root, uri = project
-    result = train_gan(params_path=str(root / "params.yaml"), root=str(root))
+    result = train_gan(overrides={"evaluate.correction": "rejection"}, params_path=str(root / "params.yaml"), root=str(root))
 
     saved = json.loads((root / "metrics" / "eval.json").read_text())
-    for key in ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction"):
+    for key in ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction", "mode_var_min", "mode_var_max", "correction_acceptance"):
         assert key in saved
     assert 0.0 <= saved["jsd_ci_low"] <= saved["jsd"] <= saved["jsd_ci_high"] <= 0.6932
     assert (root / "plots" / "samples.png").stat().st_size > 0 and (root / "models" / "generator.pt").exists()
@@ -41,7 +41,8 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project):
     for tag in ("git_commit", "data_md5", "prefect_flow_run_id", "dataset"):
         assert run.data.tags.get(tag), tag
     files = {a.path for a in client.list_artifacts(run.info.run_id)} | {a.path for a in client.list_artifacts(run.info.run_id, "config")}
-    assert {"eval.json", "samples.png", "curves.csv", "config/resolved_params.yaml"} <= files
+    assert {"eval.json", "samples.png", "modes.png", "curves.csv", "config/resolved_params.yaml"} <= files
+    assert len(client.get_metric_history(run.info.run_id, "fresh_jsd")) >= 1  # JSD̂ over training (at least the last step)
     versions = client.search_model_versions("name='gan-generator-ring8'")
     assert any(v.run_id == run.info.run_id for v in versions)
     model = mlflow.pytorch.load_model(f"models:/gan-generator-ring8/{versions[0].version}")
