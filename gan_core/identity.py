@@ -40,10 +40,14 @@ def training_config(flat: dict[str, Any]) -> dict[str, Any]:
 def code_version() -> str:
     """Hash of the training sources of this installed package (edits change it; a clean
     checkout and its copy give the same)."""
-    here = Path(__file__).resolve().parent
+    return code_hash(Path(__file__).resolve().parent)
+
+
+def code_hash(package: Path) -> str:
+    """Hash of the TRAINING_CODE files in the folder `package`."""
     h = hashlib.sha256()
     for name in TRAINING_CODE:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+        h.update(name.encode() + b"\0" + (package / name).read_bytes() + b"\0")
     return h.hexdigest()[:12]
 
 

@@ -100,3 +100,18 @@ def test_the_original_error_survives_an_unreachable_tracking_store(tmp_path, mon
     monkeypatch.setattr(tracking, "client", down)
     tracking.mark_failed(type("P", (), {"root": tmp_path})(), "abc", ValueError("the real problem"))  # must not raise
     assert "could not mark MLflow run abc FAILED" in caplog.text
+
+
+def test_an_edit_to_the_training_code_is_another_identity(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import gan_core
+    from gan_core.identity import TRAINING_CODE, code_hash
+
+    package = Path(gan_core.__file__).parent
+    for name in TRAINING_CODE:
+        shutil.copy(package / name, tmp_path / name)
+    assert code_hash(tmp_path) == code_version()  # a copy of the same sources: the same run
+    (tmp_path / "losses.py").write_text((tmp_path / "losses.py").read_text() + "\n# an edit\n")
+    assert code_hash(tmp_path) != code_version()

@@ -236,3 +236,42 @@ def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_pa
         assert f"resuming from step {step}" in (tmp_path / ".run" / "serve.log").read_text()
     finally:
         subprocess.run([*services, "stop"], cwd=tmp_path, env=env, timeout=120, capture_output=True)
+
+
+@pytest.mark.slow
+def test_two_deployment_runs_in_one_checkout_each_report_their_own(tmp_path):
+    """Two `train-gan/default` deployment runs started together on one checkout's services:
+    both complete (the second waits for the first's lock) and each one's metrics equal the
+    same run made alone in a checkout of its own."""
+    port, mlflow_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(port), "GAN_MLFLOW_PORT": str(mlflow_port),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_API_URL": api, "OMP_NUM_THREADS": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    write_tiny_params(shared / "params.yaml")
+    services = [sys.executable, "-m", "flows.services"]
+    seeds = (1, 2)
+    try:
+        subprocess.run([*services, "start"], cwd=shared, env=env, check=True, timeout=400, capture_output=True)
+        runs = [subprocess.Popen([str(BIN / "prefect"), "deployment", "run", "train-gan/default", "--param", f'overrides={{"seed": {s}}}', "--watch"],
+                                 cwd=shared, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for s in seeds]
+        outs = [p.communicate(timeout=900)[0] for p in runs]
+        assert all(p.returncode == 0 and "Completed" in out for p, out in zip(runs, outs)), [o[-2000:] for o in outs]
+        assert "waiting for it to finish" in (shared / ".run" / "serve.log").read_text()
+        client = MlflowClient(f"http://127.0.0.1:{mlflow_port}")
+        experiment = client.get_experiment_by_name("gan-pipeline").experiment_id
+        for seed in seeds:
+            (run,) = client.search_runs([experiment], f"params.seed = '{seed}' and tags.entry = 'train-gan'")
+            alone = tmp_path / f"alone{seed}"
+            alone.mkdir()
+            write_tiny_params(alone / "params.yaml")
+            uri = f"sqlite:///{alone / 'mlflow.db'}"
+            subprocess.run([sys.executable, "-m", "flows.train_gan", "--params", str(alone / "params.yaml"), "--root", str(alone), "--set", f"seed={seed}"],
+                           cwd=ROOT, env={**env, "MLFLOW_TRACKING_URI": uri}, check=True, timeout=600, capture_output=True)
+            (solo,) = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("gan-pipeline").experiment_id], "tags.entry = 'train-gan'")
+            assert run.info.status == "FINISHED"
+            assert (run.data.metrics["jsd"], run.data.metrics["modes_covered"]) == (solo.data.metrics["jsd"], solo.data.metrics["modes_covered"])
+    finally:
+        subprocess.run([*services, "stop"], cwd=shared, env=env, timeout=120, capture_output=True)
