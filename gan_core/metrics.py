@@ -42,10 +42,13 @@ def mode_metrics(samples: np.ndarray, mixture: GaussianMixture, n_std: float = 3
 # The per-axis variance of a 2-D-or-more isotropic Gaussian truncated to the disc r <= 3σ,
 # relative to σ²: what a correct mode gives when only its within-3σ samples are kept.
 def _truncated_variance(dim: int, n_std: float) -> float:
-    from scipy.stats import chi2
+    import torch
+
+    def chi2_cdf(x: float, k: int) -> float:  # the regularised lower incomplete gamma P(k/2, x/2)
+        return float(torch.special.gammainc(torch.tensor(k / 2, dtype=torch.float64), torch.tensor(x / 2, dtype=torch.float64)))
 
     c = n_std**2
-    return float(chi2.cdf(c, dim + 2) / chi2.cdf(c, dim))
+    return chi2_cdf(c, dim + 2) / chi2_cdf(c, dim)
 
 
 @dataclass(frozen=True)
