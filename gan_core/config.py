@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gan_core.errors import ConfigError
 
 BUILTIN_DATASETS = ("ring8", "grid25", "digits")
+USER_DATA_PLACEHOLDER = "data/user"  # data.path's default: a folder that exists (DVC depends on it), not a dataset
 
 
 class _Section(BaseModel):
@@ -38,7 +39,7 @@ class DataConfig(_Section):
 
     @model_validator(mode="after")
     def _user_dataset_needs_path(self) -> "DataConfig":
-        if self.name not in BUILTIN_DATASETS and not self.path:
+        if self.name not in BUILTIN_DATASETS and (not self.path or self.path.rstrip("/") == USER_DATA_PLACEHOLDER):
             raise ValueError(
                 f"unknown dataset '{self.name}'; allowed: {', '.join(BUILTIN_DATASETS)}, "
                 "or a user dataset name with data.path set to a .npy/.npz file or an image folder"
