@@ -22,3 +22,15 @@ def test_stale_and_reused_pid_files_are_ignored_and_removed(tmp_path, monkeypatc
         assert not (tmp_path / "old.pid").exists()
     finally:
         live.kill()
+
+
+def test_a_server_this_checkout_did_not_start_is_refused(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    monkeypatch.setattr(services, "RUN_DIR", tmp_path)
+    monkeypatch.delenv("GAN_REUSE_SERVICES", raising=False)
+    with pytest.raises(SystemExit, match="something not started by this checkout .* answers on 127.0.0.1:5000; stop it, set GAN_MLFLOW_PORT"):
+        services._reuse_or_refuse("mlflow", 5000, "GAN_MLFLOW_PORT")
+    monkeypatch.setenv("GAN_REUSE_SERVICES", "1")  # configured on purpose
+    services._reuse_or_refuse("mlflow", 5000, "GAN_MLFLOW_PORT")
+    assert "already running" in capsys.readouterr().out

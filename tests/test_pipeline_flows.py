@@ -73,6 +73,14 @@ def test_stage_flows_share_one_run_like_dvc(prefect_backend, project):
     run = MlflowClient(uri).get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.params["train.loss"] == "mm" and "jsd" in run.data.metrics
 
+    # An evaluate-only rerun (DVC after a change under `evaluate:`) leaves the finished run as it
+    # was and logs its own run, a child of the training run, with the evaluation params it used.
+    evaluate_gan(**{**kw, "overrides": {"train.loss": "mm", "evaluate.n_jsd": 300}})
+    assert MlflowClient(uri).get_run(run_id).data.params["evaluate.n_jsd"] == "400"
+    (child,) = MlflowClient(uri).search_runs([run.info.experiment_id], f"tags.training_run_id = '{run_id}'")
+    assert child.data.tags["mlflow.parentRunId"] == run_id and child.data.params["evaluate.n_jsd"] == "300"
+    assert child.info.status == "FINISHED" and "jsd" in child.data.metrics
+
 
 def test_divergence_fails_the_run_once_with_its_reason(prefect_backend, project, monkeypatch):
     """NaN at step 25: Failed state, no retry, MLflow run FAILED with the reason, checkpoint of step 20 kept."""
