@@ -6,6 +6,7 @@ for mixtures also `modes_covered`, `modes_total`, `high_quality_fraction`).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import NamedTuple
 
@@ -60,4 +61,7 @@ def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> Eval
         classifier = train_digit_classifier(data.train, data.train_labels, seed=cfg.seed)
         metrics.update(digit_metrics(classifier, data.heldout, fake))
     metrics["eval_seconds"] = time.perf_counter() - t0
+    # A measure with nothing to measure (e.g. the shape of modes no sample reached) is left out:
+    # NaN is not JSON, and DVC / MLflow would choke on it.
+    metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
     return Evaluation(metrics, shown, fake)
