@@ -54,3 +54,18 @@ def test_mode_metrics_counts_covered_and_quality():
     # a mode with only 19 high-quality samples is not covered
     few = np.concatenate([np.repeat(mix.centres[:1], 19, 0), np.repeat(mix.centres[1:2], 20, 0)])
     assert mode_metrics(few, mix).modes_covered == 1
+
+
+def test_mode_shape_sees_a_mode_squeezed_into_a_line():
+    from gan_core.metrics import mode_shape
+
+    mix = ring8()
+    real = mix.sample(20_000, np.random.default_rng(0))
+    right = mode_shape(real, mix)
+    assert 0.9 < right.var_min <= right.var_max < 1.1  # a correct mode: 1.0 up to sampling noise
+    nearest = np.argmin(((real[:, None] - mix.centres[None]) ** 2).sum(-1), 1)
+    squeezed = real.copy()
+    squeezed[:, 1] = mix.centres[nearest, 1] + 0.2 * (real[:, 1] - mix.centres[nearest, 1])  # y spread to a fifth
+    shape = mode_shape(squeezed, mix)
+    assert shape.var_min < 0.1 and 0.9 < shape.var_max < 1.3
+    assert np.isnan(mode_shape(real + 10.0, mix).var_min)  # no sample near any mode: nothing to measure
