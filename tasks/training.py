@@ -65,7 +65,7 @@ class FreshJSDCallback(Callback):
     `fresh_jsd` (with `fresh_jsd_ci_low/high`) beside the training-D bound."""
 
     def __init__(self, heldout, sink: MlflowCallback | None, every: int, total: int, n: int, seed: int):
-        self.heldout, self.sink, self.every, self.total, self.n, self.seed = heldout[:n], sink, every, total, n, seed
+        self.heldout, self.sink, self.every, self.total, self.seed = heldout[:n], sink, every, total, seed
         self.G, self.seconds, self.log = None, 0.0, run_logger()
 
     def on_start(self, generator, discriminator):
