@@ -97,6 +97,24 @@ def sample(generator: nn.Module, n: int, *, seed: int = 0, batch: int = 8_192) -
     return torch.cat(out).numpy()
 
 
+def restore_rng(rng: torch.Generator, saved: torch.Tensor, *, reseed: int) -> bool:
+    """Set the loop generator from a checkpoint's state, wherever the state was loaded.
+
+    A generator's state is a CPU byte tensor on every device (a checkpoint loaded with
+    `map_location="cuda"` has it on the GPU), and its layout depends on the device kind that
+    made it: a CPU generator's does not fit a CUDA one. A state that does not fit (a run resumed
+    on another kind of device) reseeds the stream with `reseed` and says so; the weights and the
+    optimisers still resume exactly. Returns whether the saved stream was continued.
+    """
+    saved = saved.detach().to("cpu", torch.uint8)
+    if saved.numel() == rng.get_state().numel():
+        rng.set_state(saved)
+        return True
+    log.warning("checkpoint: its noise stream was made on another kind of device; continuing with a fresh stream (seed %d)", reseed)
+    rng.manual_seed(reseed)
+    return False
+
+
 class _Trainer:
     def __init__(self, cfg: Config, data: Dataset, checkpoint_dir: Path | None, callbacks: CallbackList):
         self.cfg, self.tc = cfg, cfg.train
@@ -162,7 +180,7 @@ class _Trainer:
                 self.G_ema.load_state_dict(state["generator_ema"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-            self.rng.set_state(state["rng"]["loop"].cpu())  # a generator's state is a CPU tensor on every device
+            restore_rng(self.rng, state["rng"]["loop"], reseed=self.cfg.seed + int(state["step"]))
             torch.set_rng_state(state["rng"]["torch"].cpu())
         except (RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint: '{self.checkpoint_path}' does not fit the models ({type(exc).__name__}); it was tampered with or made by another version") from None

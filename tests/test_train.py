@@ -9,7 +9,7 @@ from gan_core.checkpoint import load_checkpoint
 from gan_core.datasets import Dataset, load_dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.runtime import autocast_dtype
-from gan_core.train import CHECKPOINT_NAME, fit_gan, sample
+from gan_core.train import CHECKPOINT_NAME, fit_gan, restore_rng, sample
 
 
 class _Interrupt(Exception):
@@ -90,6 +90,37 @@ def test_resume_logs_the_step(tiny_cfg, tmp_path, caplog):
     with caplog.at_level("INFO"):
         fit_gan(cfg, data, checkpoint_dir=tmp_path)
     assert "resuming from step 10" in caplog.text
+
+
+def test_loop_rng_state_is_restored_wherever_it_was_loaded():
+    """The device handling of resume, on CPU: a state that fits continues the same stream
+    whatever device or dtype it arrived as; a state made by another kind of device (a CUDA
+    generator's 16 bytes) reseeds the stream instead of failing the resume."""
+    rng = torch.Generator().manual_seed(3)
+    saved = rng.get_state()
+    expected = torch.randn(4, generator=rng)
+    assert restore_rng(rng, saved.clone().to(torch.int64), reseed=99)  # as a tensor of another dtype
+    assert torch.equal(torch.randn(4, generator=rng), expected)
+    assert not restore_rng(rng, torch.zeros(16, dtype=torch.uint8), reseed=99)
+    assert torch.equal(torch.randn(4, generator=rng), torch.randn(4, generator=torch.Generator().manual_seed(99)))
+
+
+def test_checkpoint_from_another_kind_of_device_resumes(tiny_cfg, tmp_path, caplog):
+    """A checkpoint whose noise stream was made on CUDA resumes on CPU: weights, optimisers and
+    step continue exactly, the stream restarts from a stated seed."""
+    cfg = tiny_cfg()
+    data = load_dataset(cfg.data, cfg.seed)
+    with pytest.raises(_Interrupt):
+        fit_gan(cfg, data, checkpoint_dir=tmp_path, callbacks=[_StopAt(15)])
+    path = tmp_path / CHECKPOINT_NAME
+    state = torch.load(path, weights_only=True)
+    state["rng"]["loop"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA (Philox) generator's layout
+    torch.save(state, path)
+    with caplog.at_level("INFO"):
+        resumed = fit_gan(cfg, data, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from == 10 and resumed.g_steps == 20
+    assert "made on another kind of device" in caplog.text
+    assert np.isfinite(resumed.history["d_loss"]).all() and resumed.history["step"] == list(range(1, 31))
 
 
 def test_incompatible_checkpoint_is_refused_with_reason(tiny_cfg, tmp_path):
