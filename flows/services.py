@@ -37,12 +37,24 @@ MLFLOW_URL = f"http://{HOST}:{MLFLOW_PORT}"
 DEPLOYMENTS = ("train-gan/default", "sweep-gan/default")
 
 
+def prefect_server_security(port: int) -> dict[str, str]:
+    """A Prefect server that web pages of other origins cannot drive: CORS answers only its
+    own UI's origin, and every state-changing request needs a CSRF token (Prefect's clients,
+    CLI and UI fetch one by themselves)."""
+    return {
+        "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "true",
+        "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": f"http://{HOST}:{port},http://localhost:{port}",
+        "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "true",
+    }
+
+
 def _env() -> dict[str, str]:
     return {
         **os.environ,
         "PREFECT_API_URL": PREFECT_API,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_HOST": HOST,
+        **prefect_server_security(PREFECT_PORT),
         # Concurrency-slot leases on disk, not in the server's memory: a task killed while
         # holding a `gpu` slot gets it back when its 60 s lease expires, even across a server
         # restart (with in-memory leases the slot stayed taken for good).

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -50,10 +52,36 @@ def test_make_run_services_listen_on_loopback_only(tmp_path):
         assert ports <= {port for _, _, port in sockets}, sockets
         exposed = [s for s in sockets if s[1] not in LOOPBACK]
         assert not exposed, f"listening beyond loopback: {exposed}"
+        _foreign_origins_are_refused(int(env["GAN_PREFECT_PORT"]), int(env["GAN_MLFLOW_PORT"]))
     finally:
         subprocess.run([*services, "stop"], cwd=tmp_path, env=env, timeout=120, capture_output=True)
     time.sleep(1)
     assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def _request(url: str, method: str, origin: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict[str, str]]:
+    req = urllib.request.Request(url, data=body, method=method, headers={"Origin": origin, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+def _foreign_origins_are_refused(prefect_port: int, mlflow_port: int) -> None:
+    """What a web page of another origin could do in the user's browser: Prefect's CORS gives
+    it no allow-origin and a POST without a CSRF token is refused; MLflow refuses its write.
+    The UI's own origin is still allowed (the Chromium test drives the UI itself)."""
+    api, evil, own = f"http://127.0.0.1:{prefect_port}/api", "http://evil.example", f"http://127.0.0.1:{prefect_port}"
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    _, headers = _request(f"{api}/deployments/filter", "OPTIONS", evil, headers=preflight)
+    assert headers.get("access-control-allow-origin") not in (evil, "*"), headers
+    status, _ = _request(f"{api}/deployments/filter", "POST", evil, b"{}", {"Content-Type": "application/json"})
+    assert status == 403
+    _, headers = _request(f"{api}/deployments/filter", "OPTIONS", own, headers=preflight)
+    assert headers.get("access-control-allow-origin") == own
+    status, _ = _request(f"http://127.0.0.1:{mlflow_port}/api/2.0/mlflow/experiments/create", "POST", evil, b'{"name": "from-elsewhere"}', {"Content-Type": "application/json"})
+    assert status == 403
 
 
 def test_sweep_dask_cluster_listens_on_loopback_only():

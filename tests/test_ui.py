@@ -20,6 +20,7 @@ import pytest
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
+from flows.services import prefect_server_security
 from tests.pipeline_helpers import ROOT, free_port, write_tiny_params
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -141,13 +142,16 @@ def test_prefect_ui_shows_the_flow_run(tmp_path, browser):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", **prefect_server_security(port)}  # as `make run` starts it: CSRF on, CORS its own origin
     server = _server([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], f"{api}/health", tmp_path / "prefect.log", env)
     try:
         write_tiny_params(tmp_path / "params.yaml")
         subprocess.run([sys.executable, "-m", "flows.prepare_data", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)],
                        cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
-        req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(f"{api}/csrf-token?client=ui-test", timeout=10) as r:  # what the UI does before any POST
+            token = json.loads(r.read())["token"]
+        req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json", "Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "ui-test"})
         with urllib.request.urlopen(req, timeout=10) as r:
             runs = json.loads(r.read())
         assert len(runs) == 1 and runs[0]["state_type"] == "COMPLETED"
