@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from gan_core.config import flatten, load_config, parse_overrides
 from gan_core.errors import GanPipelineError
+from tasks.guard import allow
 
 LOG_FILE = Path("logs") / "pipeline.log"
 _detail = logging.getLogger("gan_pipeline.cli")  # the file only: the console shows the one line
@@ -69,6 +70,8 @@ def main(flow: Callable[..., Any], description: str) -> None:
     _console_messages_only(Path(args.root) / LOG_FILE)
     try:
         overrides = flatten(parse_overrides(args.overrides))
+        # The person at the shell is the operator: the folders they name are theirs to use.
+        allow(args.root, Path(args.params).parent, *([overrides["data.path"]] if "data.path" in overrides else []))
         load_config(args.params, overrides or None)  # a bad file or override: one line, before Prefect starts
         flow(overrides=overrides or None, params_path=args.params, root=args.root)
     except GanPipelineError as exc:

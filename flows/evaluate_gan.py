@@ -19,7 +19,7 @@ from tasks.tracking import client, mark_failed, start_run
 
 @flow(name="evaluate-gan")
 def evaluate_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".", run_id: str | None = None) -> dict:
-    cfg = load_run_config(params_path, overrides)
+    cfg = load_run_config(params_path, overrides, root)
     paths = Paths.at(root)
     with checkout_lock(root, "evaluate-gan"):
         own_run = run_id is None

@@ -21,7 +21,7 @@ from tasks.training import train_generator
 
 @flow(name="fit-gan")
 def fit_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".", run_id: str | None = None) -> dict:
-    cfg = load_run_config(params_path, overrides)
+    cfg = load_run_config(params_path, overrides, root)
     paths = Paths.at(root)
     with checkout_lock(root, "fit-gan"):
         own_run = run_id is None

@@ -16,7 +16,7 @@ from tasks.paths import Paths
 
 @flow(name="prepare-data")
 def prepare_data(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".") -> str:
-    cfg = load_run_config(params_path, overrides)
+    cfg = load_run_config(params_path, overrides, root)
     with checkout_lock(root, "prepare-data"):
         return prepare_dataset(cfg, Paths.at(root).prepared)
 

@@ -7,7 +7,8 @@ nested child per member, and the MM-vs-NS study report.
     GAN_DASK_ADDRESS=tcp://scheduler:8786 python -m flows.sweep_gan   # an existing Dask cluster
 
 Members run on a local Dask cluster (one worker process per core by default) or on the
-scheduler given by `dask_address` / `sweep.address` / GAN_DASK_ADDRESS. Each member writes
+scheduler the operator names in GAN_DASK_ADDRESS or params.yaml `sweep.address` (not a flow
+parameter: a flow run started through the API cannot choose it). Each member writes
 under `runs/<sweep>/<member>/`; running the same `name` again resumes from the checkpoints.
 """
 
@@ -25,6 +26,7 @@ from prefect_dask import DaskTaskRunner
 
 from gan_core.sweep import Member, expand_grid, load_sweep_config
 from tasks.common import run_logger
+from tasks.guard import check_flow_paths, check_inside, check_slug
 from tasks.paths import Paths
 from tasks.sweep import run_member, write_report
 from tasks.tracking import client, mark_failed, start_run, tracking_uri
@@ -63,11 +65,18 @@ def sweep_gan(
     overrides: dict[str, Any] | None = None,
     params_path: str = "params.yaml",
     root: str = ".",
-    dask_address: str | None = None,
     workers: int | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    sweep = load_sweep_config(params_path, grid=grid, overrides=overrides, address=dask_address or os.environ.get(ADDRESS_ENV) or None, workers=workers)
+    check_flow_paths(root, params_path, overrides)
+    for key, values in (grid or {}).items():
+        for value in values if key == "data.path" and isinstance(values, list) else []:
+            check_inside("data.path", value)
+    if name is not None:
+        check_slug("name", name)
+    # The scheduler comes from the operator (params.yaml or the environment), never from a
+    # parameter: whoever can start a flow run must not make it connect to any address.
+    sweep = load_sweep_config(params_path, grid=grid, overrides=overrides, address=os.environ.get(ADDRESS_ENV) or None, workers=workers)
     members = expand_grid(sweep, params_path)  # every member validated before any work
     paths = Paths.at(root)
     sweep_id = name or f"{time.strftime('sweep-%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"  # unique: two sweeps started together never share a folder

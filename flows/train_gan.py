@@ -27,7 +27,7 @@ def train_gan(
     parent_run_id: str | None = None,
     run_name: str | None = None,
 ) -> dict:
-    cfg = load_run_config(params_path, overrides)  # a bad override fails here, before any work
+    cfg = load_run_config(params_path, overrides, root)  # a bad override fails here, before any work
     paths = Paths.at(root)
     name = run_name or f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}"
     with checkout_lock(root, "train-gan"):  # the three stages share this checkout's output paths

@@ -23,3 +23,7 @@ class DivergenceError(GanPipelineError, RuntimeError):
 
 class OutputError(GanPipelineError):
     """An output file or directory cannot be written (permissions, a file in the way, disk full)."""
+
+
+class ParameterError(GanPipelineError, ValueError):
+    """A flow parameter names a path outside the project, or a name that is not a slug."""

@@ -17,10 +17,13 @@ from prefect.exceptions import MissingContextError
 from gan_core.checkpoint import atomic_write
 from gan_core.config import Config, load_config
 from gan_core.errors import GanPipelineError
+from tasks.guard import check_flow_paths
 
 
-def load_run_config(params_path: str | Path, overrides: dict[str, Any] | None) -> Config:
-    """params.yaml + dotted overrides, validated exactly like the file (fails before any work)."""
+def load_run_config(params_path: str | Path, overrides: dict[str, Any] | None, root: str | Path) -> Config:
+    """params.yaml + dotted overrides, validated exactly like the file, after the flow's path
+    parameters are checked (tasks/guard.py): a bad one fails here, before any work."""
+    check_flow_paths(root, params_path, overrides)
     return load_config(params_path, overrides or None)
 
 

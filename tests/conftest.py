@@ -13,6 +13,15 @@ from gan_core.config import build_config
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def allow_test_folders(tmp_path_factory):
+    """Flows refuse paths outside the project unless the operator allows them
+    (tasks/guard.py); the tests' temporary folders are allowed, for subprocesses too."""
+    from tasks.guard import allow
+
+    allow(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def tiny_cfg():
     """A config that trains in well under a second on CPU."""
