@@ -4,6 +4,7 @@ and record everything in the run's MLflow entry (metrics, artifacts, registered 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -24,6 +25,9 @@ from gan_core.runtime import resolve_device
 from tasks.common import retry_transient_only, run_logger, write_json
 from tasks.paths import Paths
 from tasks.tracking import client, file_md5, run_url
+
+GENERATOR_MODEL_CODE = Path(__file__).with_name("generator_model.py")
+GAN_CORE = Path(__file__).resolve().parents[1] / "gan_core"
 
 
 @task(name="evaluate-gan", retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
@@ -65,9 +69,12 @@ def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: st
     with mlflow.start_run(run_id=run_id):
         source = mlflow.data.from_numpy(data.train.reshape(len(data.train), -1)[:1000], source=str(paths.prepared), name=f"{data.name}-prepared", digest=file_md5(paths.prepared)[:8])
         mlflow.log_input(source, context="training")
-        mlflow.pytorch.log_model(
-            generator.cpu(), name="generator", registered_model_name=f"gan-generator-{data.name}",
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+        # From code, not a pickle: the version holds the weights file and the code that rebuilds
+        # the network (tasks/generator_model.py), so it loads with weights_only=True.
+        mlflow.pyfunc.log_model(
+            name="generator", python_model=str(GENERATOR_MODEL_CODE), artifacts={"generator": str(paths.generator)},
+            code_paths=[str(GAN_CORE)], registered_model_name=f"gan-generator-{data.name}",
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy", "pydantic", "pyyaml"],
             input_example=np.zeros((2, generator.z_dim), dtype=np.float32),
         )
 
