@@ -3,6 +3,7 @@
     python -m flows.services start    # Prefect server :4200, MLflow UI :5000, deployment server
     python -m flows.services stop     # stops exactly what `start` started (pid files)
     python -m flows.services summary  # final JSD and the two addresses
+    python -m flows.services team     # the team's servers, with basic auth (README: a team set-up)
 
 GAN_PREFECT_PORT / GAN_MLFLOW_PORT move the two servers off 4200 / 5000.
 
@@ -15,8 +16,10 @@ server you configured on purpose. A stale pid file (its process gone or replaced
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -37,13 +40,13 @@ MLFLOW_URL = f"http://{HOST}:{MLFLOW_PORT}"
 DEPLOYMENTS = ("train-gan/default", "sweep-gan/default")
 
 
-def prefect_server_security(port: int) -> dict[str, str]:
+def prefect_server_security(port: int, host: str = HOST) -> dict[str, str]:
     """A Prefect server that web pages of other origins cannot drive: CORS answers only its
     own UI's origin, and every state-changing request needs a CSRF token (Prefect's clients,
     CLI and UI fetch one by themselves)."""
     return {
         "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "true",
-        "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": f"http://{HOST}:{port},http://localhost:{port}",
+        "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": f"http://{host}:{port},http://localhost:{port}",
         "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "true",
     }
 
@@ -67,9 +70,10 @@ def _env() -> dict[str, str]:
     }
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, auth: str | None = None) -> bool:
+    headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2) as r:
             return r.status == 200
     except OSError:
         return False
@@ -113,19 +117,21 @@ def _reuse_or_refuse(name: str, port: int, env_var: str) -> None:
              "or GAN_REUSE_SERVICES=1 to use it on purpose")
 
 
-def _spawn(name: str, cmd: list[str]) -> None:
+def _spawn(name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
     RUN_DIR.mkdir(exist_ok=True)
     log = open(RUN_DIR / f"{name}.log", "ab")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or _env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     (RUN_DIR / f"{name}.pid").write_text(f"{proc.pid} {_start_time(proc.pid)}\n")
     print(f"started {name} (pid {proc.pid}, log .run/{name}.log)", flush=True)
 
 
-def _wait(what: str, check, timeout: float = 180) -> None:
+def _wait(what: str, check, timeout: float = 180, service: str | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if service and not _alive(service):
+            sys.exit(f"error: {what} exited at start-up; see .run/{service}.log")
         time.sleep(1)
     sys.exit(f"error: {what} did not come up within {timeout:.0f}s (see .run/*.log)")
 
@@ -165,6 +171,48 @@ def start() -> None:
     _wait("deployments " + ", ".join(DEPLOYMENTS), _deployment_ready)
 
 
+def team() -> None:
+    """The team's servers, from one command run in the folder that keeps their state:
+    Prefect with an API auth string, MLflow with its basic-auth app and artifacts served
+    through the server (`--artifacts-destination`), so clients on other machines need only
+    the two addresses and the credentials (GAN_TEAM_USER / GAN_TEAM_PASSWORD)."""
+    user, password = os.environ.get("GAN_TEAM_USER", ""), os.environ.get("GAN_TEAM_PASSWORD", "")
+    if not user or ":" in user or len(password) < 12:
+        sys.exit("error: GAN_TEAM_USER (no ':') and GAN_TEAM_PASSWORD (12 characters or more) must be set for the team servers")
+    host = os.environ.get("GAN_TEAM_HOST", HOST)
+    state = RUN_DIR / "team"
+    state.mkdir(parents=True, exist_ok=True)
+    auth_ini = state / "basic_auth.ini"
+    auth_ini.write_text(f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{state / 'auth.db'}\n"
+                        f"admin_username = {user}\nadmin_password = {password}\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    auth_ini.chmod(0o600)
+    secret = state / "flask_secret_key"  # MLflow's CSRF key for its auth app: one per team, kept across restarts
+    if not secret.exists():
+        secret.write_text(secrets.token_hex(32))
+        secret.chmod(0o600)
+    prefect_url, mlflow_url = f"http://{host}:{PREFECT_PORT}", f"http://{host}:{MLFLOW_PORT}"
+    server_env = {**os.environ, "PREFECT_HOME": str(state / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                  "PREFECT_SERVER_API_AUTH_STRING": f"{user}:{password}", "PREFECT_API_AUTH_STRING": f"{user}:{password}",
+                  "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+                  **prefect_server_security(PREFECT_PORT, host), "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
+                  "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip()}
+    for name, port, health, auth in (("prefect-server", PREFECT_PORT, f"{prefect_url}/api/health", f"{user}:{password}"), ("mlflow", MLFLOW_PORT, f"{mlflow_url}/health", None)):
+        if _healthy(health, auth):
+            _reuse_or_refuse(name, port, "GAN_PREFECT_PORT" if name == "prefect-server" else "GAN_MLFLOW_PORT")
+            continue
+        if name == "prefect-server":
+            _spawn(name, [str(BIN / "prefect"), "server", "start", "--host", host, "--port", str(PREFECT_PORT)], server_env)
+        else:
+            backend = os.environ.get("GAN_TEAM_BACKEND_URI", f"sqlite:///{state / 'mlflow.db'}")
+            artifacts = os.environ.get("GAN_TEAM_ARTIFACTS", str(state / "artifacts"))
+            _spawn(name, [str(BIN / "mlflow"), "server", "--app-name", "basic-auth", "--host", host, "--port", str(MLFLOW_PORT), "--backend-store-uri", backend,
+                          "--artifacts-destination", artifacts, "--workers", "2", *(["--allowed-hosts", os.environ["GAN_TEAM_ALLOWED_HOSTS"]] if os.environ.get("GAN_TEAM_ALLOWED_HOSTS") else [])], server_env)
+        _wait(name, lambda: _healthy(health, auth), service=name)
+    print("team servers up; on each machine that runs flows (with this project installed):\n"
+          f'  export PREFECT_API_URL={prefect_url}/api PREFECT_API_AUTH_STRING="$GAN_TEAM_USER:$GAN_TEAM_PASSWORD"\n'
+          f'  export MLFLOW_TRACKING_URI={mlflow_url} MLFLOW_TRACKING_USERNAME="$GAN_TEAM_USER" MLFLOW_TRACKING_PASSWORD="$GAN_TEAM_PASSWORD"')
+
+
 def stop() -> None:
     for pid_file in sorted(RUN_DIR.glob("*.pid")) if RUN_DIR.exists() else []:
         pid = _owned_pid(pid_file.stem)  # never signal a process that merely reuses an old pid
@@ -199,4 +247,4 @@ def summary() -> None:
 
 
 if __name__ == "__main__":
-    {"start": start, "stop": stop, "summary": summary}[sys.argv[1] if len(sys.argv) > 1 else "summary"]()
+    {"start": start, "team": team, "stop": stop, "summary": summary}[sys.argv[1] if len(sys.argv) > 1 else "summary"]()

@@ -38,8 +38,11 @@ def experiment_id(c: MlflowClient, root: Path) -> str:
     exp = c.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
         return exp.experiment_id
+    # A local store keeps artifacts in the project; a tracking server decides where they go
+    # (with --artifacts-destination, through the server: clients need no shared file system).
+    local = not tracking_uri(root).startswith(("http://", "https://"))
     try:
-        return c.create_experiment(EXPERIMENT, artifact_location=(root / "mlartifacts").as_uri())
+        return c.create_experiment(EXPERIMENT, artifact_location=(root / "mlartifacts").as_uri() if local else None)
     except mlflow.exceptions.MlflowException:  # created concurrently by another run
         return c.get_experiment_by_name(EXPERIMENT).experiment_id
 

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 from mlflow.tracking import MlflowClient
@@ -303,3 +304,53 @@ def test_two_deployment_runs_in_one_checkout_each_report_their_own(tmp_path):
             assert (run.data.metrics["jsd"], run.data.metrics["modes_covered"]) == (solo.data.metrics["jsd"], solo.data.metrics["modes_covered"])
     finally:
         subprocess.run([*services, "stop"], cwd=shared, env=env, timeout=120, capture_output=True)
+
+
+@pytest.mark.slow
+def test_team_servers_with_auth_serve_every_artifact(tmp_path, monkeypatch):
+    """`python -m flows.services team`: both servers refuse requests without the credentials;
+    a train-gan run from another working directory, given only the addresses and the
+    credentials, stores every artifact through the MLflow server (none in its own folder)."""
+    import mlflow
+
+    user, password = "team-admin", "a-long-team-password"
+    team_dir, elsewhere = tmp_path / "team-host", tmp_path / "elsewhere"
+    team_dir.mkdir()
+    elsewhere.mkdir()
+    ports = {"GAN_PREFECT_PORT": str(free_port()), "GAN_MLFLOW_PORT": str(free_port())}
+    prefect_url, mlflow_url = f"http://127.0.0.1:{ports['GAN_PREFECT_PORT']}", f"http://127.0.0.1:{ports['GAN_MLFLOW_PORT']}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
+    services = [sys.executable, "-m", "flows.services"]
+    host_env = {**base, **ports, "GAN_TEAM_USER": user, "GAN_TEAM_PASSWORD": password}
+    refused = subprocess.run([*services, "team"], cwd=team_dir, env={**host_env, "GAN_TEAM_PASSWORD": "short"}, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "GAN_TEAM_PASSWORD" in refused.stderr
+    try:
+        out = subprocess.run([*services, "team"], cwd=team_dir, env=host_env, capture_output=True, text=True, timeout=400)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert password not in out.stdout  # the printed client set-up names the variables, not the secret
+        assert _request(f"{prefect_url}/api/admin/version", "GET", prefect_url)[0] == 401
+        assert _request(f"{mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1", "GET", mlflow_url)[0] == 401
+
+        client_env = {**base, "PREFECT_HOME": str(elsewhere / ".prefect"), "PREFECT_API_URL": f"{prefect_url}/api", "PREFECT_API_AUTH_STRING": f"{user}:{password}",
+                      "MLFLOW_TRACKING_URI": mlflow_url, "MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password, "OMP_NUM_THREADS": "1"}
+        write_tiny_params(elsewhere / "params.yaml")
+        run = subprocess.run([sys.executable, "-m", "flows.train_gan"], cwd=elsewhere, env=client_env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+        for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+            monkeypatch.setenv(key, client_env[key])
+        client = MlflowClient(mlflow_url)
+        (finished,) = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
+        assert finished.info.status == "FINISHED" and finished.info.artifact_uri.startswith("mlflow-artifacts:")
+        files = {a.path for a in client.list_artifacts(finished.info.run_id)} | {a.path for a in client.list_artifacts(finished.info.run_id, "config")}
+        assert {"eval.json", "samples.png", "modes.png", "curves.csv", "config/resolved_params.yaml"} <= files
+        fetched = mlflow.artifacts.download_artifacts(run_id=finished.info.run_id, artifact_path="eval.json", dst_path=str(tmp_path / "fetched"))
+        assert Path(fetched).read_bytes() == (elsewhere / "metrics" / "eval.json").read_bytes()
+        (version,) = client.search_model_versions("name='gan-generator-ring8'")
+        model = mlflow.pyfunc.load_model(f"models:/gan-generator-ring8/{version.version}")
+        assert model.predict(np.zeros((2, 4), dtype=np.float32)).shape == (2, 2)
+        stored = {p.name for p in (team_dir / ".run" / "team" / "artifacts").rglob("*") if p.is_file()}
+        assert {"eval.json", "modes.png", "generator.pt"} <= stored
+        assert not (elsewhere / "mlartifacts").exists() and not (elsewhere / "mlflow.db").exists()
+    finally:
+        subprocess.run([*services, "stop"], cwd=team_dir, env=host_env, timeout=120, capture_output=True)
