@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -43,6 +44,20 @@ def run_logger() -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger("gan_pipeline")
+
+
+def progress_logger():
+    """The root flow run's logger inside Prefect (what `--watch` shows), else the run logger."""
+    try:
+        from prefect.logging.loggers import flow_run_logger
+        from prefect.runtime import flow_run
+
+        root = flow_run.root_flow_run_id
+        if root and root != flow_run.id:
+            return flow_run_logger(flow_run_id=uuid.UUID(str(root)))
+    except Exception:  # outside a flow run: the plain logger below
+        pass
+    return run_logger()
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:

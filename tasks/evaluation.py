@@ -4,6 +4,7 @@ and record everything in the run's MLflow entry (metrics, artifacts, registered 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import mlflow
@@ -22,7 +23,7 @@ from gan_core.identity import identity_difference, run_identity
 from gan_core.evaluate import evaluate_generator
 from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
 from gan_core.runtime import resolve_device
-from tasks.common import retry_transient_only, run_logger, write_json
+from tasks.common import progress_logger, retry_transient_only, run_logger, write_json
 from tasks.paths import Paths
 from tasks.tracking import client, file_md5, run_url
 
@@ -39,7 +40,14 @@ def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
     other = identity_difference(saved.get("identity", {}), run_identity(cfg.flat(), data.digest))
     if other:
         raise CheckpointError(f"generator: '{paths.generator}' was made by another run (its {other} differ from this run's); run the train stage first")
+    say = progress_logger()
+    ev = cfg.evaluate
+    say.info("evaluate-gan: fitting a fresh critic on %d held-out real vs %d generated samples (JSD̂, up to %d steps)%s%s",
+             min(ev.n_jsd, len(data.heldout)), ev.n_jsd, ev.jsd_steps, "; modes, 3σ and per-mode shape" if data.mixture is not None else "",
+             "; then discriminator rejection sampling, scored the same way" if ev.correction == "rejection" else "")
+    t0 = time.perf_counter()
     metrics, shown, fake = evaluate_generator(generator, data, cfg)
+    say.info("evaluate-gan: done in %.0f s", time.perf_counter() - t0)
     write_json(paths.metrics, metrics)
     title = f"{data.name} · {cfg.train.loss} · k={cfg.train.k} · JSD {metrics['jsd']:.4f} nats"
     save_figure(samples_figure(shown, data.mixture, title), paths.samples_plot)

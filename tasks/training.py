@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-
+import logging
 import shutil
 import time
 
@@ -17,28 +17,72 @@ from gan_core.datasets import check_prepared, load_prepared
 from gan_core.identity import run_identity
 from gan_core.jsd import estimate_jsd, jsd_from_discriminator
 from gan_core.train import fit_gan, sample
-from tasks.common import retry_transient_only, run_logger
+from tasks.common import progress_logger, retry_transient_only, run_logger
 from tasks.paths import Paths
 from tasks.tracking import MlflowCallback
 
 
 class ProgressLog(Callback):
-    """Progress as log lines (the run logger shows them in the Prefect UI)."""
+    """Progress a waiting person can read: every `every_seconds` (and at the first and last
+    step) one line with step/total, steps per second, ETA, d_loss, D(x), D(G(z)) and the
+    latest training-D JSD bound, and a Prefect progress artifact updated with the same.
 
-    def __init__(self, total: int, every_fraction: float = 0.1):
-        self.every = max(1, int(total * every_fraction))
-        self.total, self.log = total, run_logger()
+    The lines go to the root flow run's log: `prefect deployment run ... --watch` (and so
+    `make run`) follows the root run, while training runs in a nested flow."""
 
-    def on_step(self, step, metrics):
-        if step % self.every == 0 or step == self.total:
-            self.log.info("step %d/%d  d_loss=%.3f g_loss=%.3f D(x)=%.3f D(G(z))=%.3f", step, self.total, metrics["d_loss"], metrics["g_loss"], metrics["d_real"], metrics["d_fake"])
+    def __init__(self, total: int, every_seconds: float = 10.0):
+        self.total, self.every_seconds, self.log = total, every_seconds, progress_logger()
+        self.bound: float | None = None
+        self.artifact = None
 
-    def on_checkpoint(self, step, path):
-        if step < self.total:
-            self.log.debug("checkpoint at step %d", step)
+    def on_start(self, generator, discriminator):
+        self.t0 = self.last = time.monotonic()
+        self.first_step: int | None = None
+        self.artifact = _progress_artifact(0.0, f"fit-gan: starting, {self.total} generator steps")
 
     def on_resume(self, step, path):
         self.log.info("resuming from step %d (checkpoint %s)", step, path)
+
+    def on_step(self, step, metrics):
+        now = time.monotonic()
+        if self.first_step is None:
+            self.first_step, self.t0 = step - 1, now
+        if not (step == self.first_step + 1 or step == self.total or now - self.last >= self.every_seconds):
+            return
+        self.last = now
+        rate = (step - self.first_step) / max(now - self.t0, 1e-9)
+        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        bound = f" D-bound {self.bound:.3f}" if self.bound is not None else ""
+        line = (f"fit-gan step {step}/{self.total} ({100 * step / self.total:.0f}%) {rate:.0f} steps/s ETA {_duration(eta)}  "
+                f"d_loss {metrics['d_loss']:.3f} D(x) {metrics['d_real']:.3f} D(G(z)) {metrics['d_fake']:.3f}{bound}")
+        self.log.info("%s", line)
+        if self.artifact is not None:
+            _update_progress(self.artifact, 100.0 * step / self.total, line)
+
+
+def _progress_artifact(progress: float, description: str):
+    try:
+        from prefect.artifacts import create_progress_artifact
+
+        return create_progress_artifact(progress, key="fit-gan-progress", description=description)
+    except Exception:  # outside a Prefect run there is nowhere to attach it
+        return None
+
+
+def _update_progress(artifact_id, progress: float, description: str) -> None:
+    try:
+        from prefect.artifacts import update_progress_artifact
+
+        update_progress_artifact(artifact_id, progress, description=description)
+    except Exception as exc:  # progress is a courtesy: never stop training for it
+        logging.getLogger(__name__).debug("progress artifact not updated: %s", exc)
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
 
 
 class TrainingBoundCallback(Callback):
@@ -46,8 +90,8 @@ class TrainingBoundCallback(Callback):
     real samples vs the fixed-noise samples (the training D was fitted to these
     distributions, so it is a diagnostic, not the evaluation)."""
 
-    def __init__(self, heldout, sink: MlflowCallback):
-        self.heldout, self.sink, self.D = heldout, sink, None
+    def __init__(self, heldout, sink: MlflowCallback | None, progress: ProgressLog | None = None):
+        self.heldout, self.sink, self.progress, self.D = heldout, sink, progress, None
 
     def on_start(self, generator, discriminator):
         self.D = discriminator
@@ -55,7 +99,10 @@ class TrainingBoundCallback(Callback):
     def on_samples(self, step, samples):
         n = min(len(self.heldout), len(samples))
         bound = jsd_from_discriminator(self.D, self.heldout[:n], samples[:n]).nats
-        self.sink.on_step(step, {"training_d_jsd_bound": bound})
+        if self.sink:
+            self.sink.on_step(step, {"training_d_jsd_bound": bound})
+        if self.progress:
+            self.progress.bound = bound
 
 
 class FreshJSDCallback(Callback):
@@ -66,7 +113,7 @@ class FreshJSDCallback(Callback):
 
     def __init__(self, heldout, sink: MlflowCallback | None, every: int, total: int, n: int, seed: int):
         self.heldout, self.sink, self.every, self.total, self.seed = heldout[:n], sink, every, total, seed
-        self.G, self.seconds, self.log = None, 0.0, run_logger()
+        self.G, self.seconds, self.log = None, 0.0, progress_logger()
 
     def on_start(self, generator, discriminator):
         self.G = generator
@@ -105,10 +152,9 @@ def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
     data = load_prepared(paths.prepared)
     check_prepared(data, cfg.data, cfg.seed, paths.prepared)
-    callbacks: list[Callback] = [ProgressLog(cfg.train.steps)]
+    progress = ProgressLog(cfg.train.steps)
     tracker = MlflowCallback(paths.root, run_id) if run_id else None
-    if tracker:
-        callbacks += [tracker, TrainingBoundCallback(data.heldout, tracker)]
+    callbacks: list[Callback] = [progress, *([tracker] if tracker else []), TrainingBoundCallback(data.heldout, tracker, progress)]
     curve = FreshJSDCallback(data.heldout, tracker, cfg.train.jsd_every, cfg.train.steps, cfg.train.jsd_curve_n, cfg.seed) if cfg.train.jsd_every else None
     callbacks += [curve] if curve else []
     checkpoint_dir = _checkpoint_dir(paths, run_identity(cfg.flat(), data.digest)["id"])

@@ -1,6 +1,7 @@
 """The Prefect flows on tiny settings, against a temporary Prefect backend and MLflow store."""
 
 import json
+import time
 from pathlib import Path
 
 import mlflow
@@ -47,7 +48,27 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     assert len(client.get_metric_history(run.info.run_id, "fresh_jsd")) >= 1  # JSD̂ over training (at least the last step)
     versions = client.search_model_versions("name='gan-generator-ring8'")
     assert any(v.run_id == run.info.run_id for v in versions)
+    _progress_reached_the_root_run(run.data.tags["prefect_flow_run_id"], steps=40)
     _registered_generator_holds_no_pickle(f"models:/gan-generator-ring8/{versions[0].version}", tmp_path_factory.mktemp("download"))
+
+
+def _progress_reached_the_root_run(flow_run_id: str, steps: int) -> None:
+    """What `prefect deployment run --watch` follows (the root flow run's logs) holds the
+    training's step lines and the evaluation's; the progress artifact reached 100 %."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + 30  # logs reach the server in batches
+    with get_client(sync_client=True) as c:
+        while True:
+            logs = [log.message for log in c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))]
+            if any(m.startswith("evaluate-gan: done") for m in logs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        progress = c.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["fit-gan-progress"])))
+    assert any(m.startswith(f"fit-gan step {steps}/{steps} (100%)") and "steps/s" in m and "D(G(z))" in m for m in logs), logs
+    assert any(m.startswith("evaluate-gan: fitting a fresh critic") for m in logs)
+    assert progress and max(a.data for a in progress) == 100.0
 
 
 def _registered_generator_holds_no_pickle(model_uri: str, where) -> None:
