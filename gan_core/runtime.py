@@ -1,13 +1,42 @@
-"""Seeds and devices: one seed for torch, numpy and Python; `auto` picks CUDA when present."""
+"""Seeds, devices and threads: one seed for torch, numpy and Python; `auto` picks CUDA when
+present; torch's CPU threads chosen on purpose (GAN_THREADS, else the cores given)."""
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
 import torch
 
 from gan_core.errors import ConfigError
+
+
+THREADS_ENV = "GAN_THREADS"
+
+
+def cpu_threads() -> int:
+    """Torch intra-op threads for this process: GAN_THREADS when set, else OMP_NUM_THREADS
+    when set (what torch itself reads), else the cores this process may run on (its CPU
+    affinity, which container and taskset limits narrow)."""
+    for name in (THREADS_ENV, "OMP_NUM_THREADS"):
+        given = os.environ.get(name, "").strip()
+        if given:
+            if not given.isdigit() or int(given) < 1:
+                raise ConfigError(f"{name}: {given!r} is not allowed; give a whole number of threads, 1 or more")
+            return int(given)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity API on this platform
+        return os.cpu_count() or 1
+
+
+def use_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads on purpose (see `cpu_threads`) and return the number."""
+    n = threads or cpu_threads()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
 
 
 def seed_everything(seed: int) -> None:

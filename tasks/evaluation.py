@@ -22,7 +22,7 @@ from gan_core.errors import CheckpointError
 from gan_core.identity import identity_difference, run_identity
 from gan_core.evaluate import evaluate_generator
 from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
-from gan_core.runtime import resolve_device
+from gan_core.runtime import resolve_device, use_threads
 from tasks.common import progress_logger, retry_transient_only, run_logger, write_json
 from tasks.paths import Paths
 from tasks.tracking import client, file_md5, run_url
@@ -34,6 +34,7 @@ GAN_CORE = Path(__file__).resolve().parents[1] / "gan_core"
 @task(name="evaluate-gan", retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
 def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
+    use_threads()
     data = load_prepared(paths.prepared)
     check_prepared(data, cfg.data, cfg.seed, paths.prepared)
     generator, saved = load_generator(paths.generator, map_location=resolve_device(cfg.device))

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from gan_core.config import load_config
 from gan_core.datasets import load_dataset
 from gan_core.plots import compare_curves_figure, save_figure, tile_images_figure
+from gan_core.runtime import THREADS_ENV
 from gan_core.sweep import Member, summarise
 from gan_core.train import generator_grad_norm_at_start
 from tasks.common import run_logger, write_json
@@ -31,7 +31,8 @@ def run_member(member: Member, params_path: str, member_root: str, tracking_uri:
     """One member, on whatever Dask worker runs it. A failure marks its own MLflow run FAILED
     and raises; the sweep carries on with the others."""
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri  # the sweep's store, not one under the member's folder
-    torch.set_num_threads(max(1, threads))  # members share the machine's cores
+    if threads:  # members of a local cluster share the machine's cores; a remote worker uses its own
+        os.environ[THREADS_ENV] = str(threads)
     cfg = load_config(params_path, member.overrides)
     paths = Paths.at(member_root)
     tags = {"entry": "sweep-gan", "sweep_member": member.name}

@@ -16,6 +16,7 @@ from gan_core.config import Config
 from gan_core.datasets import check_prepared, load_prepared
 from gan_core.identity import run_identity
 from gan_core.jsd import estimate_jsd, jsd_from_discriminator
+from gan_core.runtime import resolve_device, use_threads
 from gan_core.train import fit_gan, sample
 from tasks.common import progress_logger, retry_transient_only, run_logger
 from tasks.paths import Paths
@@ -150,8 +151,10 @@ def _checkpoint_dir(paths: Paths, identity: str):
 @task(name="fit-gan", tags=["gpu"], retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
 def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
+    threads = use_threads()  # on purpose: GAN_THREADS, else the cores this process is given
     data = load_prepared(paths.prepared)
     check_prepared(data, cfg.data, cfg.seed, paths.prepared)
+    run_logger().info("fit-gan on %s, %d CPU thread%s (GAN_THREADS to change)", resolve_device(cfg.device), threads, "" if threads == 1 else "s")
     progress = ProgressLog(cfg.train.steps)
     tracker = MlflowCallback(paths.root, run_id) if run_id else None
     callbacks: list[Callback] = [progress, *([tracker] if tracker else []), TrainingBoundCallback(data.heldout, tracker, progress)]

@@ -79,3 +79,28 @@ def test_bad_yaml_file(tmp_path):
     bad.write_text("- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(bad)
+
+
+def test_threads_are_chosen_on_purpose(monkeypatch):
+    """GAN_THREADS, else OMP_NUM_THREADS, else the cores this process may run on; a bad value is one line."""
+    import os
+
+    import torch
+
+    from gan_core.runtime import cpu_threads, use_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("GAN_THREADS", raising=False)
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        assert cpu_threads() == len(os.sched_getaffinity(0))
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        assert cpu_threads() == 3
+        monkeypatch.setenv("GAN_THREADS", "1")
+        assert use_threads() == 1 and torch.get_num_threads() == 1
+        for bad in ("0", "two", "-1"):
+            monkeypatch.setenv("GAN_THREADS", bad)
+            with pytest.raises(ConfigError, match=r"^GAN_THREADS: .* is not allowed; give a whole number of threads, 1 or more$"):
+                cpu_threads()
+    finally:
+        torch.set_num_threads(before)
