@@ -6,6 +6,8 @@ import os
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# gan_core's own log lines (resume, data warnings, the end of training) reach the Prefect run log.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "gan_core")
 # Idle OpenMP threads sleep instead of spinning: with spinning, two torch processes on the same
 # cores ran 16x slower each instead of 2x (BENCHMARKS.md, contention). Read when torch loads,
 # so it is set here, before any flow imports torch.

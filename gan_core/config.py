@@ -36,6 +36,9 @@ class DataConfig(_Section):
     n_heldout: int = Field(20_000, ge=16)
     # For real datasets (digits, user files): fraction held out for evaluation.
     heldout_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    # Image data: resize every image to image_size x image_size (null: keep the size; a folder
+    # of mixed sizes is resized to its most common size, saying so).
+    image_size: int | None = Field(None, ge=8, le=1024)
 
     @model_validator(mode="after")
     def _user_dataset_needs_path(self) -> "DataConfig":

@@ -2,11 +2,13 @@
 
 Built-ins: `ring8`, `grid25` (exact mixtures), `digits` (scikit-learn's 1,797 8x8 images,
 scaled to [-1, 1]). A user dataset is a `.npy`/`.npz` file of shape (n, d) or
-(n, c, h, w), or a folder of images. Bad data is refused with one line naming the file.
+(n, c, h, w), or a folder of images (any size from 8x8; `data.image_size` resizes them all).
+Bad data is refused with one line naming the file.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +20,7 @@ from gan_core.checkpoint import atomic_write
 from gan_core.errors import DataError
 from gan_core.mixtures import GaussianMixture, grid25, ring8
 
+log = logging.getLogger(__name__)
 MIN_SAMPLES = 16
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 
@@ -64,7 +67,9 @@ def load_dataset(cfg: DataConfig, seed: int) -> Dataset:
         if cfg.name == "digits":
             images, labels = _digits()
         else:
-            images = read_user_data(Path(cfg.path or ""))
+            images = read_user_data(Path(cfg.path or ""), cfg.image_size)
+        if cfg.image_size and images.ndim == 4 and images.shape[2:] != (cfg.image_size, cfg.image_size):
+            images = resize_images(images, cfg.image_size)
         ds = _split(cfg.name, images, labels, cfg.heldout_fraction, rng)
     ds.source = source_key(cfg, seed)
     return ds
@@ -118,12 +123,21 @@ def _split(name: str, x: np.ndarray, labels: np.ndarray | None, fraction: float,
     return Dataset(name, x[train], x[held], None, labels[train], labels[held])
 
 
-def read_user_data(path: Path) -> np.ndarray:
+def resize_images(x: np.ndarray, size: int) -> np.ndarray:
+    """(n, c, h, w) → (n, c, size, size), bilinear with antialiasing (values stay in range)."""
+    import torch
+    import torch.nn.functional as F
+
+    out = F.interpolate(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return out.clamp(float(x.min()), float(x.max())).numpy()
+
+
+def read_user_data(path: Path, image_size: int | None = None) -> np.ndarray:
     """Read and check a user dataset; every problem is one line naming the file."""
     if not path.exists():
         raise DataError(f"data.path: '{path}' does not exist")
     if path.is_dir():
-        x = _read_image_folder(path)
+        x = _read_image_folder(path, image_size)
     elif path.suffix == ".npy":
         x = _read_array(path, lambda: np.load(path, allow_pickle=False))
     elif path.suffix == ".npz":
@@ -161,8 +175,8 @@ def check_array(x: np.ndarray, source: str) -> np.ndarray:
         raise DataError(f"data: '{source}' has shape {x.shape}; allowed: (n, d), (n, h, w) or (n, c, h, w)")
     if len(x) < MIN_SAMPLES:
         raise DataError(f"data: '{source}' has {len(x)} samples; at least {MIN_SAMPLES} are needed")
-    if x.ndim == 4 and (x.shape[2] != x.shape[3] or x.shape[2] < 8 or x.shape[2] & (x.shape[2] - 1)):
-        raise DataError(f"data: '{source}' has images of {x.shape[2]}x{x.shape[3]}; allowed: square, a power of two >= 8")
+    if x.ndim == 4 and min(x.shape[2:]) < 8:
+        raise DataError(f"data: '{source}' has images of {x.shape[2]}x{x.shape[3]}; allowed: 8x8 or larger (data.image_size resizes them)")
     x = x.astype(np.float32)
     bad = ~np.isfinite(x)
     if bad.any():
@@ -171,22 +185,35 @@ def check_array(x: np.ndarray, source: str) -> np.ndarray:
     return x
 
 
-def _read_image_folder(folder: Path) -> np.ndarray:
+def _read_image_folder(folder: Path, size: int | None = None) -> np.ndarray:
+    """Every readable image of the folder, grayscale unless any is colour; a file that cannot
+    be read is skipped with one line naming it. Mixed sizes are resized to `size`, or else
+    to the most common size, saying so."""
+    from collections import Counter
+
     from PIL import Image  # pillow comes with matplotlib
 
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"data.path: folder '{folder}' holds no images; allowed: {', '.join(IMAGE_SUFFIXES)}")
-    arrays, mode = [], None
+    images, skipped = [], []
     for f in files:
         try:
             with Image.open(f) as im:
-                mode = mode or ("L" if im.mode in ("1", "L", "I", "F") else "RGB")
-                arrays.append(np.asarray(im.convert(mode), dtype=np.float32))
+                im.load()
+                images.append(im.copy())
         except Exception as exc:
-            raise DataError(f"data: image '{f}' cannot be read ({type(exc).__name__})") from None
-        if arrays[-1].shape != arrays[0].shape:
-            raise DataError(f"data: image '{f}' is {arrays[-1].shape[:2]}, but '{files[0]}' is {arrays[0].shape[:2]}; all must match")
+            skipped.append(f"{f.name} ({type(exc).__name__})")
+    if skipped:
+        log.warning("data: skipped %d unreadable file(s) in '%s': %s", len(skipped), folder, ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+    if not images:
+        raise DataError(f"data.path: no image in folder '{folder}' can be read")
+    mode = "L" if all(im.mode in ("1", "L", "I", "F", "I;16") for im in images) else "RGB"
+    sizes = Counter(im.size for im in images)  # (width, height)
+    target = (size, size) if size else sizes.most_common(1)[0][0]
+    if not size and len(sizes) > 1:
+        log.warning("data: images in '%s' have %d sizes; resized to %dx%d, the most common (set data.image_size to choose)", folder, len(sizes), target[0], target[1])
+    arrays = [np.asarray((im if im.size == target else im.resize(target, Image.Resampling.BILINEAR)).convert(mode), dtype=np.float32) for im in images]
     x = np.stack(arrays) / 127.5 - 1.0
     return x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
 

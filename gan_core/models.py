@@ -1,6 +1,6 @@
 """Generator / discriminator pairs. Discriminators return logits (never probabilities).
 
-Vector data: MLPs. Image data (square, side a power of two >= 8): a small DCGAN-style pair.
+Vector data: MLPs. Image data (any h x w, both >= 8): a small DCGAN-style pair that adapts to the size.
 """
 
 from __future__ import annotations
@@ -60,16 +60,24 @@ class MLPDiscriminator(_Standardised):
         return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
 
 
+def _conv_plan(h: int, w: int) -> tuple[int, int, int]:
+    """(n, base_h, base_w) for images of h x w: n stride-2 stages between a base of 4-7 pixels
+    on the shorter side and the image; 32 → 4·2³, 28 → 7·2², 24x40 → (6x10)·2²."""
+    n = max(1, int(math.log2(min(h, w) / 4)))
+    return n, -(-h // 2**n), -(-w // 2**n)
+
+
 class ConvGenerator(nn.Module):
-    """z → (c, s, s) images in [-1, 1]: project to 4x4, then stride-2 transposed convs."""
+    """z → (c, h, w) images in [-1, 1]: project to a small base, stride-2 transposed convs,
+    then crop the centre to h x w (a no-op where the side is a base times a power of two)."""
 
     def __init__(self, z_dim: int, shape: tuple[int, int, int], channels: int = 64):
         super().__init__()
-        c, side, _ = shape
-        n_up = int(math.log2(side)) - 2
+        c, self.h, self.w = shape
+        n_up, self.base_h, self.base_w = _conv_plan(self.h, self.w)
         width = channels * 2 ** (n_up - 1)
         self.z_dim = z_dim
-        self.project = nn.Sequential(nn.Linear(z_dim, width * 16), nn.BatchNorm1d(width * 16), nn.ReLU())
+        self.project = nn.Sequential(nn.Linear(z_dim, width * self.base_h * self.base_w), nn.BatchNorm1d(width * self.base_h * self.base_w), nn.ReLU())
         self.width = width
         mods: list[nn.Module] = []
         for _ in range(n_up - 1):
@@ -79,21 +87,25 @@ class ConvGenerator(nn.Module):
         self.net = nn.Sequential(*mods)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(self.project(z).view(len(z), self.width, 4, 4))
+        out = self.net(self.project(z).view(len(z), self.width, self.base_h, self.base_w))
+        top, left = (out.shape[2] - self.h) // 2, (out.shape[3] - self.w) // 2
+        return out[:, :, top : top + self.h, left : left + self.w]
 
 
 class ConvDiscriminator(nn.Module):
-    """(c, s, s) images → logit: stride-2 convs down to 4x4, then a linear layer."""
+    """(c, h, w) images → logit: stride-2 convs down to a few pixels, then a linear layer."""
 
     def __init__(self, shape: tuple[int, int, int], channels: int = 64):
         super().__init__()
-        c, side, _ = shape
+        c, h, w = shape
+        n_down, _, _ = _conv_plan(h, w)
         mods: list[nn.Module] = []
         width, in_ch = channels, c
-        for _ in range(int(math.log2(side)) - 2):
+        for _ in range(n_down):
             mods += [nn.Conv2d(in_ch, width, 4, 2, 1), nn.LeakyReLU(0.2)]
             in_ch, width = width, width * 2
-        self.net = nn.Sequential(*mods, nn.Flatten(), nn.Linear(in_ch * 16, 1))
+            h, w = h // 2, w // 2  # what Conv2d(4, 2, 1) does to each side
+        self.net = nn.Sequential(*mods, nn.Flatten(), nn.Linear(in_ch * h * w, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)
