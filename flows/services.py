@@ -51,6 +51,11 @@ def prefect_server_security(port: int, host: str = HOST) -> dict[str, str]:
     }
 
 
+# The server streams run logs to watchers: `prefect deployment run ... --watch` (and so
+# `make run`) prints the training's progress lines, not only state changes and heartbeats.
+LOG_STREAM = {"PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true", "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true"}
+
+
 def _env() -> dict[str, str]:
     return {
         **os.environ,
@@ -58,6 +63,7 @@ def _env() -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_API_HOST": HOST,
         **prefect_server_security(PREFECT_PORT),
+        **LOG_STREAM,
         # Concurrency-slot leases on disk, not in the server's memory: a task killed while
         # holding a `gpu` slot gets it back when its 60 s lease expires, even across a server
         # restart (with in-memory leases the slot stayed taken for good).
@@ -194,7 +200,7 @@ def team() -> None:
     server_env = {**os.environ, "PREFECT_HOME": str(state / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                   "PREFECT_SERVER_API_AUTH_STRING": f"{user}:{password}", "PREFECT_API_AUTH_STRING": f"{user}:{password}",
                   "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
-                  **prefect_server_security(PREFECT_PORT, host), "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
+                  **prefect_server_security(PREFECT_PORT, host), **LOG_STREAM, "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
                   "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip()}
     for name, port, health, auth in (("prefect-server", PREFECT_PORT, f"{prefect_url}/api/health", f"{user}:{password}"), ("mlflow", MLFLOW_PORT, f"{mlflow_url}/health", None)):
         if _healthy(health, auth):

@@ -35,8 +35,14 @@ def run_member(member: Member, params_path: str, member_root: str, tracking_uri:
         os.environ[THREADS_ENV] = str(threads)
     cfg = load_config(params_path, member.overrides)
     paths = Paths.at(member_root)
-    tags = {"entry": "sweep-gan", "sweep_member": member.name}
-    run_id = start_run(paths.root, cfg.flat(), tags, run_name=member.name, parent_run_id=parent_run_id)
+    tags = {"entry": "sweep-gan", "sweep_member": member.name, "dask_worker": _worker_address()}
+    # A member rerun after its worker was lost continues its own MLflow run (and checkpoint).
+    run_id = _unfinished_member_run(paths.root, parent_run_id, member.name)
+    if run_id:
+        for key, value in tags.items():
+            client(paths.root).set_tag(run_id, key, value)
+    else:
+        run_id = start_run(paths.root, cfg.flat(), tags, run_name=member.name, parent_run_id=parent_run_id)
     t0 = time.perf_counter()
     try:
         prepare_dataset(cfg, paths.prepared)
@@ -48,9 +54,25 @@ def run_member(member: Member, params_path: str, member_root: str, tracking_uri:
     client(paths.root).set_terminated(run_id, "FINISHED")
     return {
         "member": member.name, **member.values, "mlflow_run_id": run_id, "root": str(paths.root),
-        "train_seconds": fitted["seconds"], "member_seconds": time.perf_counter() - t0,
+        "train_seconds": fitted["seconds"], "member_seconds": time.perf_counter() - t0, "resumed_from": fitted["resumed_from"] or 0, "worker": tags["dask_worker"],
         **{k: v for k, v in metrics.items() if isinstance(v, (int, float, str))},
     }
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):  # not on a Dask worker
+        return "local"
+
+
+def _unfinished_member_run(root: Path, parent_run_id: str, name: str) -> str | None:
+    c = client(root)
+    parent = c.get_run(parent_run_id)
+    runs = c.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.sweep_member = '{name}' and attributes.status = 'RUNNING'")
+    return runs[0].info.run_id if runs else None
 
 
 def _grad_ratio(params_path: str, base: dict[str, Any], seeds: list[int]) -> pd.DataFrame:
@@ -95,7 +117,7 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
     out.mkdir(parents=True, exist_ok=True)
     by = [k for k in grid_keys if k != "seed"] or grid_keys[:1]
     table = summarise(results, by)
-    shown = ["member", *grid_keys, "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "train_seconds", "mlflow_run_id"]
+    shown = ["member", *grid_keys, "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "train_seconds", "resumed_from", "worker", "mlflow_run_id"]
     members = pd.DataFrame(results)
     members = members[[c for c in shown if c in members]] if len(members) else members
     members.to_csv(out / "members.csv", index=False)

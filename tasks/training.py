@@ -37,7 +37,7 @@ class ProgressLog(Callback):
         self.artifact = None
 
     def on_start(self, generator, discriminator):
-        self.t0 = self.last = time.monotonic()
+        self.last = self.first_time = time.monotonic()
         self.first_step: int | None = None
         self.artifact = _progress_artifact(0.0, f"fit-gan: starting, {self.total} generator steps")
 
@@ -47,14 +47,18 @@ class ProgressLog(Callback):
     def on_step(self, step, metrics):
         now = time.monotonic()
         if self.first_step is None:
-            self.first_step, self.t0 = step - 1, now
+            self.first_step = step - 1
         if not (step == self.first_step + 1 or step == self.total or now - self.last >= self.every_seconds):
             return
         self.last = now
-        rate = (step - self.first_step) / max(now - self.t0, 1e-9)
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        done = step - self.first_step - 1  # steps timed since the first one (which includes warm-up)
+        if done:
+            rate = done / max(now - self.first_time, 1e-9)
+            speed = f"{rate:.0f} steps/s ETA {_duration((self.total - step) / rate)}"
+        else:
+            self.first_time, speed = now, "starting"
         bound = f" D-bound {self.bound:.3f}" if self.bound is not None else ""
-        line = (f"fit-gan step {step}/{self.total} ({100 * step / self.total:.0f}%) {rate:.0f} steps/s ETA {_duration(eta)}  "
+        line = (f"fit-gan step {step}/{self.total} ({100 * step / self.total:.0f}%) {speed}  "
                 f"d_loss {metrics['d_loss']:.3f} D(x) {metrics['d_real']:.3f} D(G(z)) {metrics['d_fake']:.3f}{bound}")
         self.log.info("%s", line)
         if self.artifact is not None:
@@ -80,8 +84,6 @@ def _update_progress(artifact_id, progress: float, description: str) -> None:
 
 
 def _duration(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "?"
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
 

@@ -232,7 +232,7 @@ def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_pa
 
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(port), "GAN_MLFLOW_PORT": str(free_port()),
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(port), "COLUMNS": "250", "GAN_MLFLOW_PORT": str(free_port()),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_API_URL": api, "OMP_NUM_THREADS": "1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     write_tiny_params(tmp_path / "params.yaml")
@@ -262,6 +262,9 @@ def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_pa
         subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)  # serve again
         again = deployment_run("--watch")
         assert again.returncode == 0 and "Completed" in again.stdout, again.stdout[-2000:]
+        # what a person watching sees: the training's progress lines, not only heartbeats
+        assert "fit-gan step 4000/4000 (100%)" in again.stdout and "steps/s ETA" in again.stdout, again.stdout[-3000:]
+        assert "evaluate-gan: fitting a fresh critic" in again.stdout
         assert f"resuming from step {step}" in (tmp_path / ".run" / "serve.log").read_text()
     finally:
         subprocess.run([*services, "stop"], cwd=tmp_path, env=env, timeout=120, capture_output=True)
