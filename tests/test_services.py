@@ -4,8 +4,10 @@ Prefect server and one MLflow server, with every metric of every run stored."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -99,111 +101,130 @@ def test_sweep_dask_cluster_listens_on_loopback_only():
         assert not exposed, f"listening beyond loopback: {exposed}"
 
 
-@pytest.mark.slow
-def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path, prefect_backend):
+def _start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(cmd, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _mlflow_server(tmp_path: Path, backend: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                               "--default-artifact-root", (tmp_path / "mlartifacts").as_uri(), "--workers", "1"],
-                              stdout=open(tmp_path / "mlflow.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    server = _start([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", backend,
+                     "--default-artifact-root", (tmp_path / "mlartifacts").as_uri(), "--workers", "1"], tmp_path / "mlflow.log")
+    deadline = time.monotonic() + 180
+    while not _healthy(f"{uri}/health"):  # not MlflowClient: its retries back off for minutes
+        assert time.monotonic() < deadline and server.poll() is None, f"MLflow server did not start: {(tmp_path / 'mlflow.log').read_text()[-2000:]}"
+        time.sleep(0.5)
+    return server, uri
+
+
+def _four_concurrent_runs_store_everything(tmp_path: Path, prefect_api: str, mlflow_uri: str) -> None:
+    """Four `train-gan` runs at once against one Prefect and one MLflow server: every run,
+    every per-step metric and every model version is stored."""
+    env = {**os.environ, "PREFECT_API_URL": prefect_api, "MLFLOW_TRACKING_URI": mlflow_uri, "OMP_NUM_THREADS": "1"}
+    procs = []
+    for i in range(4):
+        root = tmp_path / f"run{i}"
+        root.mkdir()
+        write_tiny_params(root / "params.yaml")
+        procs.append(subprocess.Popen([sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", f"seed={i}"],
+                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, out in zip(procs, outputs):
+        assert p.returncode == 0, out[-3000:]
+        assert "database is locked" not in out
+    client = MlflowClient(mlflow_uri)
+    runs = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
+    assert sorted(r.data.params["seed"] for r in runs) == ["0", "1", "2", "3"]
+    steps = TINY["train"]["steps"]
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"):
+            history = client.get_metric_history(run.info.run_id, key)
+            assert sorted(m.step for m in history) == list(range(1, steps + 1)), (run.data.params["seed"], key)
+        assert {"jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction"} <= run.data.metrics.keys()
+    versions = client.search_model_versions("name='gan-generator-ring8'")
+    assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in runs)
+
+
+@pytest.mark.slow
+def test_four_concurrent_train_gan_runs_store_every_metric(tmp_path, prefect_backend):
+    server, uri = _mlflow_server(tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                MlflowClient(uri).search_experiments()
-                break
-            except Exception:
-                assert time.monotonic() < deadline and server.poll() is None, "MLflow server did not start"
-                time.sleep(0.5)
-        env = {**os.environ, "PREFECT_API_URL": prefect_backend, "MLFLOW_TRACKING_URI": uri, "OMP_NUM_THREADS": "1"}
-        procs = []
-        for i in range(4):
-            root = tmp_path / f"run{i}"
-            root.mkdir()
-            write_tiny_params(root / "params.yaml")
-            procs.append(subprocess.Popen([sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", f"seed={i}"],
-                                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-        outputs = [p.communicate(timeout=600)[0] for p in procs]
-        for p, out in zip(procs, outputs):
-            assert p.returncode == 0, out[-3000:]
-            assert "database is locked" not in out
-        client = MlflowClient(uri)
-        runs = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
-        assert sorted(r.data.params["seed"] for r in runs) == ["0", "1", "2", "3"]
-        steps = TINY["train"]["steps"]
-        for run in runs:
-            assert run.info.status == "FINISHED"
-            for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"):
-                history = client.get_metric_history(run.info.run_id, key)
-                assert sorted(m.step for m in history) == list(range(1, steps + 1)), (run.data.params["seed"], key)
-            assert {"jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction"} <= run.data.metrics.keys()
-        versions = client.search_model_versions("name='gan-generator-ring8'")
-        assert sorted(v.run_id for v in versions) == sorted(r.info.run_id for r in runs)
+        _four_concurrent_runs_store_everything(tmp_path, prefect_backend, uri)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-HOLDER = """
-import time
-from prefect import flow, task
-
-@task(tags=["gpu"])
-def hold():
-    print("HOLDING", flush=True)
-    time.sleep(600)
-
-@flow
-def holder():
-    hold()
-
-holder()
-"""
+def _postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
 
 
-def _gpu_active_slots(api: str) -> int:
-    import httpx
+@pytest.fixture
+def postgres(tmp_path_factory):
+    """A PostgreSQL server of the distribution's packages on 127.0.0.1, in a temporary data
+    folder (run as the `postgres` user when the tests run as root: initdb refuses root)."""
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("needs PostgreSQL's server binaries (.ci/run installs Debian's postgresql)")
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = Path(tempfile.mkdtemp(prefix="gan-pg-"))
+    data.chmod(0o755)
+    if as_owner:
+        shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+    subprocess.run([*as_owner, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"], check=True, capture_output=True, timeout=120)
+    subprocess.run([*as_owner, pg_ctl, "-D", str(data / "db"), "-l", str(data / "server.log"), "-w", "-t", "60",
+                    "-o", f"-h 127.0.0.1 -p {port} -k {data}", "start"], check=True, capture_output=True, timeout=120)
+    try:
+        import psycopg2
 
-    limits = httpx.post(f"{api}/v2/concurrency_limits/filter", json={}, timeout=10).json()
-    return next(limit["active_slots"] for limit in limits if limit["name"] == "tag:gpu")
+        conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+        conn.autocommit = True  # CREATE DATABASE runs outside a transaction
+        with conn.cursor() as cur:
+            cur.execute("create database prefect")
+            cur.execute("create database mlflow")
+        conn.close()
+        yield f"postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_owner, pg_ctl, "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True, timeout=120)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.mark.slow
-def test_killed_task_gets_its_gpu_slot_back_across_a_server_restart(tmp_path):
-    """kill -9 a task holding the `gpu` slot, restart the server: with make run's lease storage
-    the slot comes back when the 60 s lease expires (in-memory leases kept it taken for good)."""
-    from flows.services import _env
-
+def test_servers_on_postgresql_store_four_concurrent_runs(tmp_path, postgres):
+    """The team set-up's databases: the Prefect server and the MLflow server both on
+    PostgreSQL (127.0.0.1 only), four concurrent train-gan runs against them."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "home"), "PREFECT_API_URL": api, "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": _env()["PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE"]}
-    (tmp_path / "holder.py").write_text(HOLDER)
-
-    def server() -> subprocess.Popen:
-        proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        _wait_for(lambda: subprocess.run(["curl", "-sf", f"{api}/health"], capture_output=True).returncode == 0, 120)
-        return proc
-
-    srv = server()
-    holder = None
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{postgres}/prefect"}
+    prefect = _start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], tmp_path / "prefect.log", env)
+    mlflow_server, uri = _mlflow_server(tmp_path, f"postgresql+psycopg2://{postgres}/mlflow")
     try:
-        subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=env, check=True, capture_output=True, timeout=60)
-        holder = subprocess.Popen([sys.executable, "holder.py"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        _wait_for(lambda: "HOLDING" in holder.stdout.readline(), 120)
-        assert _gpu_active_slots(api) == 1
-        holder.kill()
-        srv.terminate()
-        srv.wait(60)
-        srv = server()
-        _wait_for(lambda: _gpu_active_slots(api) == 0, 180)
+        _wait_for(lambda: _healthy(f"{api}/health"), 180)
+        _four_concurrent_runs_store_everything(tmp_path, api, uri)
+        listening = _listening(_tree(prefect.pid) | _tree(mlflow_server.pid))
+        assert listening and not [s for s in listening if s[1] not in LOOPBACK], listening
     finally:
-        if holder is not None:
-            holder.kill()
-        os.killpg(srv.pid, 15)
-        srv.wait(60)
+        for server in (prefect, mlflow_server):
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
 def _wait_for(check, timeout: float) -> None:
