@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from tasks.common import checkout_lock, load_run_config, read_json
 from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
-from tasks.tracking import client, mark_failed, start_run
+from tasks.tracking import client, start_run, tracked_run
 
 
 @flow(name="evaluate-gan")
@@ -25,15 +25,8 @@ def evaluate_gan(overrides: dict[str, Any] | None = None, params_path: str = "pa
         own_run = run_id is None
         if own_run:  # run alone (DVC): continue the run fit-gan opened, or a new child of it once that one is finished
             run_id = _evaluation_run(paths, cfg, read_json(paths.run_file).get("mlflow_run_id"))
-        try:
-            metrics = evaluate_model(cfg, str(paths.root), run_id)
-        except BaseException as exc:
-            if own_run and run_id:
-                mark_failed(paths, run_id, exc)
-            raise
-        if own_run and run_id:
-            client(paths.root).set_terminated(run_id, "FINISHED")
-        return metrics
+        with tracked_run(paths, run_id if own_run else None):
+            return evaluate_model(cfg, str(paths.root), run_id)
 
 
 def _evaluation_run(paths: Paths, cfg, training_run_id: str | None) -> str | None:

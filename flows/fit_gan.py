@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 
 from tasks.common import checkout_lock, load_run_config, write_json
 from tasks.paths import Paths
-from tasks.tracking import mark_failed, start_run
+from tasks.tracking import start_run, tracked_run
 from tasks.training import train_generator
 
 
@@ -28,12 +28,8 @@ def fit_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.
         if own_run:
             run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "fit-gan"}, run_name=f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}")
         write_json(paths.run_file, {"mlflow_run_id": run_id})
-        try:
+        with tracked_run(paths, run_id if own_run else None, finish=False):  # evaluate-gan finishes it
             return train_generator(cfg, str(paths.root), run_id)
-        except BaseException as exc:
-            if own_run:
-                mark_failed(paths, run_id, exc)
-            raise
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from tasks.common import run_logger
 from tasks.guard import check_flow_paths, check_inside, check_slug
 from tasks.paths import Paths
 from tasks.sweep import run_member, write_report
-from tasks.tracking import client, mark_failed, start_run, tracking_uri
+from tasks.tracking import client, start_run, tracked_run, tracking_uri
 
 ADDRESS_ENV = "GAN_DASK_ADDRESS"
 
@@ -88,13 +88,10 @@ def sweep_gan(
     parent = start_run(paths.root, params, {"prefect_flow_run_id": str(flow_run.id), "entry": "sweep-gan"}, run_name=sweep_id)
     log = run_logger()
     log.info("sweep %s: %d members on %s", sweep_id, len(members), sweep.address or f"a local Dask cluster of {n_workers} workers")
-    try:
+    with tracked_run(paths, parent, finish=False):  # finished below, or failed if every member failed
         runner = task_runner(sweep.address, n_workers)
         results, failed = run_members.with_options(task_runner=runner)(members, params_path, str(paths.root / "runs" / sweep_id), uri, parent, threads)
         report = write_report(sweep_id, results, failed, list(sweep.grid), params_path, dict(sweep.overrides), str(paths.root), parent)
-    except BaseException as exc:
-        mark_failed(paths, parent, exc)
-        raise
     c = client(paths.root)
     if not results:
         c.set_tag(parent, "failure_reason", "every member failed")

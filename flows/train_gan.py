@@ -16,7 +16,7 @@ from flows.fit_gan import fit_gan
 from flows.prepare_data import prepare_data
 from tasks.common import checkout_lock, load_run_config, run_logger
 from tasks.paths import Paths
-from tasks.tracking import client, mark_failed, start_run
+from tasks.tracking import start_run, tracked_run
 
 
 @flow(name="train-gan")
@@ -32,14 +32,10 @@ def train_gan(
     name = run_name or f"{cfg.data.name}-{cfg.train.loss}-k{cfg.train.k}-s{cfg.seed}"
     with checkout_lock(root, "train-gan"):  # the three stages share this checkout's output paths
         run_id = start_run(paths.root, cfg.flat(), {"prefect_flow_run_id": str(flow_run.id), "entry": "train-gan"}, run_name=name, parent_run_id=parent_run_id)
-        try:
+        with tracked_run(paths, run_id):
             prepare_data(overrides, params_path, root)
             fit_gan(overrides, params_path, root, run_id=run_id)
             metrics = evaluate_gan(overrides, params_path, root, run_id=run_id)
-        except BaseException as exc:
-            mark_failed(paths, run_id, exc)
-            raise
-        client(paths.root).set_terminated(run_id, "FINISHED")
     run_logger().info("JSD = %.4f nats [%.4f, %.4f]; MLflow run %s", metrics["jsd"], metrics["jsd_ci_low"], metrics["jsd_ci_high"], metrics.get("mlflow_run_url", run_id))
     return {**metrics, "mlflow_run_id": run_id}
 

@@ -22,7 +22,7 @@ from tasks.common import run_logger, write_json
 from tasks.data import prepare_dataset
 from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
-from tasks.tracking import client, mark_failed, start_run
+from tasks.tracking import client, start_run, tracked_run
 from tasks.training import train_generator
 
 
@@ -44,14 +44,10 @@ def run_member(member: Member, params_path: str, member_root: str, tracking_uri:
     else:
         run_id = start_run(paths.root, cfg.flat(), tags, run_name=member.name, parent_run_id=parent_run_id)
     t0 = time.perf_counter()
-    try:
+    with tracked_run(paths, run_id):
         prepare_dataset(cfg, paths.prepared)
         fitted = train_generator(cfg, str(paths.root), run_id)
         metrics = evaluate_model(cfg, str(paths.root), run_id)
-    except BaseException as exc:
-        mark_failed(paths, run_id, exc)
-        raise
-    client(paths.root).set_terminated(run_id, "FINISHED")
     return {
         "member": member.name, **member.values, "mlflow_run_id": run_id, "root": str(paths.root),
         "train_seconds": fitted["seconds"], "member_seconds": time.perf_counter() - t0, "resumed_from": fitted["resumed_from"] or 0, "worker": tags["dask_worker"],

@@ -7,13 +7,14 @@ server). Metrics go out in batches, asynchronously, so logging never waits on th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
@@ -84,6 +85,21 @@ def mark_failed(paths, run_id: str, exc: BaseException) -> None:
         c.set_terminated(run_id, "FAILED")
     except Exception as store_error:  # noqa: BLE001 - the user must see `exc`, not this
         logging.getLogger("gan_pipeline").warning("could not mark MLflow run %s FAILED (%s: %s)", run_id, type(store_error).__name__, store_error)
+
+
+@contextlib.contextmanager
+def tracked_run(paths, run_id: str | None, *, finish: bool = True) -> Iterator[str | None]:
+    """The pattern every flow shares: the run ends FAILED with the reason if the body raises
+    (the original error goes on), FINISHED if it returns and `finish` (else it stays open for
+    the next stage). `run_id=None` (no run of this flow's own) tracks nothing."""
+    try:
+        yield run_id
+    except BaseException as exc:
+        if run_id:
+            mark_failed(paths, run_id, exc)
+        raise
+    if run_id and finish:
+        client(paths.root).set_terminated(run_id, "FINISHED")
 
 
 def run_url(root: Path, run_id: str) -> str:
