@@ -71,8 +71,8 @@ class TrainConfig(_Section):
     # Generator steps (both learning rates decay to zero over them).
     steps: int = Field(20_000, ge=1)
     batch_size: int = Field(256, ge=1, le=1_000_000)
-    lr_g: float = Field(5e-4, gt=0.0, le=1.0)
-    lr_d: float = Field(1e-3, gt=0.0, le=1.0)
+    lr_g: float = Field(2.5e-4, gt=0.0, le=1.0)
+    lr_d: float = Field(5e-4, gt=0.0, le=1.0)
     beta1: float = Field(0.5, ge=0.0, lt=1.0)
     beta2: float = Field(0.999, ge=0.0, lt=1.0)
     # none | linear (both learning rates decay linearly to zero over `steps`).
@@ -83,7 +83,7 @@ class TrainConfig(_Section):
     # R1 weight at the last step (null = constant r1): the weight moves log-linearly from r1
     # to r1_end. A strong early penalty holds every mode; a weak late one lets D resolve a
     # mode's shape (its gradient across a mode of std σ is ~1/σ, which R1 charges as 1/σ²).
-    r1_end: float | None = Field(0.003, gt=0.0, le=1000.0)
+    r1_end: float | None = Field(3e-4, gt=0.0, le=1000.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.
