@@ -49,9 +49,15 @@ def test_sweep_on_a_dask_cluster_of_separate_processes_survives_a_lost_worker(tm
                                  "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}"], tmp_path / f"worker{i}-host", tmp_path / f"worker{i}.log", env))
         from distributed import Client
 
+        def loopback_only():
+            pids = {q.pid for p in procs for q in [psutil.Process(p.pid), *psutil.Process(p.pid).children(recursive=True)]}
+            sockets = [c for c in psutil.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN and c.pid in pids]
+            return sockets and all(c.laddr.ip in ("127.0.0.1", "::1") for c in sockets)
+
         with Client(address, timeout=60) as dask_client:
             dask_client.wait_for_workers(2, timeout=120)
             workers = {info["name"]: addr for addr, info in dask_client.scheduler_info()["workers"].items()}
+        assert loopback_only()  # scheduler, workers, nannies and dashboards: 127.0.0.1 only
         uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         monkeypatch.setenv("GAN_DASK_ADDRESS", address)
