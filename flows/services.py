@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -196,11 +197,12 @@ def team() -> None:
     if not secret.exists():
         secret.write_text(secrets.token_hex(32))
         secret.chmod(0o600)
-    prefect_url, mlflow_url = f"http://{host}:{PREFECT_PORT}", f"http://{host}:{MLFLOW_PORT}"
+    shown = socket.getfqdn() if host in ("0.0.0.0", "::") else host  # the name clients and the UI's origin use
+    prefect_url, mlflow_url = f"http://{shown}:{PREFECT_PORT}", f"http://{shown}:{MLFLOW_PORT}"
     server_env = {**os.environ, "PREFECT_HOME": str(state / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                   "PREFECT_SERVER_API_AUTH_STRING": f"{user}:{password}", "PREFECT_API_AUTH_STRING": f"{user}:{password}",
                   "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
-                  **prefect_server_security(PREFECT_PORT, host), **LOG_STREAM, "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
+                  **prefect_server_security(PREFECT_PORT, shown), **LOG_STREAM, "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
                   "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip()}
     for name, port, health, auth in (("prefect-server", PREFECT_PORT, f"{prefect_url}/api/health", f"{user}:{password}"), ("mlflow", MLFLOW_PORT, f"{mlflow_url}/health", None)):
         if _healthy(health, auth):
