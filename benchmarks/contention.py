@@ -5,11 +5,12 @@
 
 Each measurement runs fresh worker processes (the default ring8 MLP pair, the default
 config's per-step work) for a fixed wall time and counts the generator steps they made
-after a short warm-up. Two thread policies are compared in the same run:
+after a short warm-up. Three thread policies are compared in the same run:
 - `torch default`: what a plain PyTorch process does (one thread per core, OpenMP's
   spinning wait policy);
-- `project`: what the pipeline's processes do (GAN_THREADS, else the cores given, and
-  OMP_WAIT_POLICY=PASSIVE set before torch loads, in flows/ and tasks/).
+- `passive, all cores`: one thread per core, idle threads sleeping (OMP_WAIT_POLICY=PASSIVE);
+- `project`: what the pipeline's processes do by default (GAN_THREADS, else OMP_NUM_THREADS,
+  else 1 thread; OMP_WAIT_POLICY=PASSIVE set before torch loads, in flows/ and tasks/).
 The ratio is steps/s of each of two concurrent trainings over steps/s alone (fair share on
 a machine that both fill: 0.5). Appends a JSON row to benchmarks/results/contention.jsonl.
 """
@@ -30,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "contention.jsonl"
 POLICIES = {
     "torch default": {"OMP_WAIT_POLICY": None, "GAN_THREADS": None, "OMP_NUM_THREADS": None},
-    "project": {"OMP_WAIT_POLICY": "PASSIVE", "GAN_THREADS": None, "OMP_NUM_THREADS": None},  # threads: the cores given
+    "passive, all cores": {"OMP_WAIT_POLICY": "PASSIVE", "GAN_THREADS": str(len(os.sched_getaffinity(0))), "OMP_NUM_THREADS": None},
+    "project (passive, 1 thread)": {"OMP_WAIT_POLICY": "PASSIVE", "GAN_THREADS": None, "OMP_NUM_THREADS": None},  # the defaults
 }
 WARMUP_S = 3.0
 

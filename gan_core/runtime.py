@@ -1,5 +1,5 @@
 """Seeds, devices and threads: one seed for torch, numpy and Python; `auto` picks CUDA when
-present; torch's CPU threads chosen on purpose (GAN_THREADS, else the cores given)."""
+present; torch's CPU threads chosen on purpose (GAN_THREADS, else OMP_NUM_THREADS, else 1)."""
 
 from __future__ import annotations
 
@@ -17,18 +17,20 @@ THREADS_ENV = "GAN_THREADS"
 
 def cpu_threads() -> int:
     """Torch intra-op threads for this process: GAN_THREADS when set, else OMP_NUM_THREADS
-    when set (what torch itself reads), else the cores this process may run on (its CPU
-    affinity, which container and taskset limits narrow)."""
+    when set (what torch itself reads), else 1.
+
+    One thread by default because it is the only choice that holds up on a shared machine:
+    on the 2-core reference machine two threads per process ran 1.5x faster alone but 9x
+    slower each beside a second training (spinning), or slower even alone when made to sleep
+    (BENCHMARKS.md, "Training beside another process"). A machine that is yours alone can
+    set GAN_THREADS to its cores."""
     for name in (THREADS_ENV, "OMP_NUM_THREADS"):
         given = os.environ.get(name, "").strip()
         if given:
             if not given.isdigit() or int(given) < 1:
                 raise ConfigError(f"{name}: {given!r} is not allowed; give a whole number of threads, 1 or more")
             return int(given)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # no affinity API on this platform
-        return os.cpu_count() or 1
+    return 1
 
 
 def use_threads(threads: int | None = None) -> int:

@@ -82,9 +82,7 @@ def test_bad_yaml_file(tmp_path):
 
 
 def test_threads_are_chosen_on_purpose(monkeypatch):
-    """GAN_THREADS, else OMP_NUM_THREADS, else the cores this process may run on; a bad value is one line."""
-    import os
-
+    """GAN_THREADS, else OMP_NUM_THREADS, else 1; a bad value is one line."""
     import torch
 
     from gan_core.runtime import cpu_threads, use_threads
@@ -93,7 +91,7 @@ def test_threads_are_chosen_on_purpose(monkeypatch):
     try:
         monkeypatch.delenv("GAN_THREADS", raising=False)
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-        assert cpu_threads() == len(os.sched_getaffinity(0))
+        assert cpu_threads() == 1  # holds up on a shared machine (BENCHMARKS.md)
         monkeypatch.setenv("OMP_NUM_THREADS", "3")
         assert cpu_threads() == 3
         monkeypatch.setenv("GAN_THREADS", "1")
