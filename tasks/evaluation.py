@@ -25,7 +25,7 @@ from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples
 from gan_core.runtime import resolve_device, use_threads
 from tasks.common import progress_logger, retry_transient_only, run_logger, write_json
 from tasks.paths import Paths
-from tasks.tracking import client, file_md5, run_url
+from tasks.tracking import client, file_md5, fluent_store, run_url
 
 GENERATOR_MODEL_CODE = Path(__file__).with_name("generator_model.py")
 GAN_CORE = Path(__file__).resolve().parents[1] / "gan_core"
@@ -75,7 +75,7 @@ def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: st
     if paths.curves.exists():
         history = pd.read_csv(paths.curves).to_dict(orient="list")
         c.log_figure(run_id, curves_figure(history), "plots/curves.png")
-    with mlflow.start_run(run_id=run_id):
+    with fluent_store(paths.root), mlflow.start_run(run_id=run_id):
         source = mlflow.data.from_numpy(data.train.reshape(len(data.train), -1)[:1000], source=str(paths.prepared), name=f"{data.name}-prepared", digest=file_md5(paths.prepared)[:8])
         mlflow.log_input(source, context="training")
         # From code, not a pickle: the version holds the weights file and the code that rebuilds

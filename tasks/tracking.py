@@ -31,8 +31,32 @@ def tracking_uri(root: Path) -> str:
 
 def client(root: Path) -> MlflowClient:
     uri = tracking_uri(root)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextlib.contextmanager
+def fluent_store(root: Path) -> Iterator[None]:
+    """Points MLflow's global (fluent) API at this project's store for the block only.
+    `mlflow.set_tracking_uri` also writes `MLFLOW_TRACKING_URI` into the environment, so left
+    set it would send a later run of another project root, in this process or a child, to
+    this store."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved = tracking_utils._tracking_uri, registry_utils._registry_uri
+    uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
-    return MlflowClient(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def experiment_id(c: MlflowClient, root: Path) -> str:

@@ -368,7 +368,7 @@ def test_team_servers_with_auth_serve_every_artifact(tmp_path, monkeypatch):
         assert finished.info.status == "FINISHED" and finished.info.artifact_uri.startswith("mlflow-artifacts:")
         files = {a.path for a in client.list_artifacts(finished.info.run_id)} | {a.path for a in client.list_artifacts(finished.info.run_id, "config")}
         assert {"eval.json", "samples.png", "modes.png", "curves.csv", "config/resolved_params.yaml"} <= files
-        fetched = mlflow.artifacts.download_artifacts(run_id=finished.info.run_id, artifact_path="eval.json", dst_path=str(tmp_path / "fetched"))
+        fetched = mlflow.artifacts.download_artifacts(run_id=finished.info.run_id, artifact_path="eval.json", dst_path=str(tmp_path / "fetched"), tracking_uri=mlflow_url)
         assert Path(fetched).read_bytes() == (elsewhere / "metrics" / "eval.json").read_bytes()
         (version,) = client.search_model_versions("name='gan-generator-ring8'")
         model = mlflow.pyfunc.load_model(f"models:/gan-generator-ring8/{version.version}")
