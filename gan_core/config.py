@@ -77,6 +77,9 @@ class TrainConfig(_Section):
     beta2: float = Field(0.999, ge=0.0, lt=1.0)
     # none | linear (both learning rates decay linearly to zero over `steps`).
     lr_decay: Literal["none", "linear"] = "linear"
+    # With linear decay: the fraction of lr_d that D keeps at the last step (0 = decays to
+    # zero with G's). A D that keeps learning can go on tracking D* as G's steps shrink.
+    lr_d_end: float = Field(0.0, ge=0.0, le=1.0)
     # R1 penalty weight (zero-centred gradient penalty on real data; 0 = plain Algorithm 1).
     # 0.3 keeps the 4-layer G from smearing grid25; 1.0 cost ring8 quality.
     r1: float = Field(0.3, ge=0.0, le=1000.0)

@@ -200,10 +200,11 @@ class _Trainer:
     def _set_lr(self) -> None:
         if self.tc.lr_decay == "none":
             return
-        scale = 1.0 - self.step / self.tc.steps if self.tc.lr_decay == "linear" else 1.0
-        for opt, lr in ((self.opt_g, self.tc.lr_g), (self.opt_d, self.tc.lr_d)):
+        left = 1.0 - self.step / self.tc.steps  # linear: 1 at the start, 0 at the last step
+        d_end = self.tc.lr_d_end  # D may keep part of its rate, to go on tracking D*
+        for opt, lr in ((self.opt_g, self.tc.lr_g * left), (self.opt_d, self.tc.lr_d * (d_end + (1.0 - d_end) * left))):
             for group in opt.param_groups:
-                group["lr"] = lr * scale
+                group["lr"] = lr
 
     def _r1(self) -> float:
         tc = self.tc
