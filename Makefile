@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 PYTEST_ARGS ?= -m "not slow"
 
-.PHONY: install test test-slow test-all run stop bench clean
+.PHONY: install lint test test-slow test-all run stop bench clean
 
 install: $(VENV)/.installed
 
@@ -18,7 +18,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -e '.[dev]'
 	@touch $@
 
-test: install
+# ruff (lint + format, configured in pyproject.toml); `$(BIN)/ruff format .` applies the format.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The long tests (kill -9 and resume, concurrent runs, a killed deployment server): CI runs them too.

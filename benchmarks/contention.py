@@ -31,8 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "contention.jsonl"
 POLICIES = {
     "torch default": {"OMP_WAIT_POLICY": None, "GAN_THREADS": None, "OMP_NUM_THREADS": None},
-    "passive, all cores": {"OMP_WAIT_POLICY": "PASSIVE", "GAN_THREADS": str(len(os.sched_getaffinity(0))), "OMP_NUM_THREADS": None},
-    "project (passive, 1 thread)": {"OMP_WAIT_POLICY": "PASSIVE", "GAN_THREADS": None, "OMP_NUM_THREADS": None},  # the defaults
+    "passive, all cores": {
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "GAN_THREADS": str(len(os.sched_getaffinity(0))),
+        "OMP_NUM_THREADS": None,
+    },
+    "project (passive, 1 thread)": {
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "GAN_THREADS": None,
+        "OMP_NUM_THREADS": None,
+    },  # the defaults
 }
 WARMUP_S = 3.0
 
@@ -64,7 +72,10 @@ def worker(seconds: float, project_threads: bool) -> None:
                 print(json.dumps({"steps_per_s": rate, "threads": torch.get_num_threads()}), flush=True)
                 raise SystemExit(0)
 
-    cfg = load_config(ROOT / "params.yaml", ["train.progress=false", "train.jsd_every=0", "train.steps=1000000", "device=cpu", "data.n_train=20000"])
+    cfg = load_config(
+        ROOT / "params.yaml",
+        ["train.progress=false", "train.jsd_every=0", "train.steps=1000000", "device=cpu", "data.n_train=20000"],
+    )
     fit_gan(cfg, load_dataset(cfg.data, cfg.seed), callbacks=[Clock()])
 
 
@@ -74,7 +85,9 @@ def measure(policy: dict[str, str | None], copies: int, seconds: float) -> list[
         env.pop(key, None)
         if value is not None:
             env[key] = value
-    args = [sys.executable, __file__, "--worker", "--seconds", str(seconds)] + (["--project-threads"] if policy["OMP_WAIT_POLICY"] else [])
+    args = [sys.executable, __file__, "--worker", "--seconds", str(seconds)] + (
+        ["--project-threads"] if policy["OMP_WAIT_POLICY"] else []
+    )
     procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True) for _ in range(copies)]
     outs = [p.communicate(timeout=seconds * 20 + 300)[0] for p in procs]
     return [json.loads(o.strip().splitlines()[-1])["steps_per_s"] for o in outs]
@@ -96,12 +109,28 @@ def main() -> None:
             alone += measure(policy, 1, args.seconds)
             pair += measure(policy, 2, args.seconds)
         a, p = statistics.median(alone), statistics.median(pair)
-        rows[name] = {"alone_steps_per_s": round(a, 1), "shared_steps_per_s": round(p, 1), "ratio": round(p / a, 3),
-                      "alone_runs": [round(x, 1) for x in alone], "shared_runs": [round(x, 1) for x in pair]}
-        print(f"{name:>14}: alone {a:7.1f} steps/s, with a second training {p:7.1f} steps/s each → {p / a:.2f}× (fair share 0.50)", flush=True)
-    row = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "cores_given": len(os.sched_getaffinity(0)),
-           "seconds": args.seconds, "rounds": args.rounds, "command": "python benchmarks/contention.py" + (f" --seconds {args.seconds:g}" if args.seconds != 20 else "") + (f" --rounds {args.rounds}" if args.rounds != 2 else ""),
-           "policies": rows}
+        rows[name] = {
+            "alone_steps_per_s": round(a, 1),
+            "shared_steps_per_s": round(p, 1),
+            "ratio": round(p / a, 3),
+            "alone_runs": [round(x, 1) for x in alone],
+            "shared_runs": [round(x, 1) for x in pair],
+        }
+        print(
+            f"{name:>14}: alone {a:7.1f} steps/s, with a second training {p:7.1f} steps/s each → {p / a:.2f}× (fair share 0.50)",
+            flush=True,
+        )
+    row = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "cores_given": len(os.sched_getaffinity(0)),
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "command": "python benchmarks/contention.py"
+        + (f" --seconds {args.seconds:g}" if args.seconds != 20 else "")
+        + (f" --rounds {args.rounds}" if args.rounds != 2 else ""),
+        "policies": rows,
+    }
     with OUT.open("a") as f:
         f.write(json.dumps(row) + "\n")
 

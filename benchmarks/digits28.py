@@ -31,7 +31,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from rows import append_row, run_main  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "digits28.jsonl"
-EXAMPLE = ["data.name=digits", "data.image_size=28", "model.channels=16", "train.batch_size=64", "train.steps=3000", "train.jsd_every=0", "train.progress=false"]
+EXAMPLE = [
+    "data.name=digits",
+    "data.image_size=28",
+    "model.channels=16",
+    "train.batch_size=64",
+    "train.steps=3000",
+    "train.jsd_every=0",
+    "train.progress=false",
+]
 
 
 def main(*pairs: str) -> None:
@@ -48,12 +56,25 @@ def main(*pairs: str) -> None:
     result = fit_gan(cfg, data)
     seconds = time.perf_counter() - t0
     metrics, shown, _ = evaluate_generator(result.generator, data, cfg)
-    save_figure(samples_figure(shown, None, f"digits 28x28: JSD̂ {metrics['jsd']:.3f}"), OUT.parent / "digits28-samples.png")
+    save_figure(
+        samples_figure(shown, None, f"digits 28x28: JSD̂ {metrics['jsd']:.3f}"), OUT.parent / "digits28-samples.png"
+    )
     keep = [k for k in metrics if k.startswith(("jsd", "digits_"))]
-    append_row(OUT, {"overrides": [*EXAMPLE, *pairs], "sample_shape": list(data.sample_shape), "n_train": len(data.train), "n_heldout": len(data.heldout),
-                     **{k: round(float(metrics[k]), 4) for k in keep if isinstance(metrics[k], (int, float))},
-                     "train_seconds": round(seconds), "threads": torch.get_num_threads(), "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                     "date": time.strftime("%Y-%m-%d"), "command": "OMP_NUM_THREADS=1 python benchmarks/digits28.py" + "".join(f" {p}" for p in pairs)})
+    append_row(
+        OUT,
+        {
+            "overrides": [*EXAMPLE, *pairs],
+            "sample_shape": list(data.sample_shape),
+            "n_train": len(data.train),
+            "n_heldout": len(data.heldout),
+            **{k: round(float(metrics[k]), 4) for k in keep if isinstance(metrics[k], (int, float))},
+            "train_seconds": round(seconds),
+            "threads": torch.get_num_threads(),
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+            "date": time.strftime("%Y-%m-%d"),
+            "command": "OMP_NUM_THREADS=1 python benchmarks/digits28.py" + "".join(f" {p}" for p in pairs),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -36,14 +36,18 @@ VARIED = ("data.name", "train.loss", "seed")  # what the sweep itself sets per r
 def _config(name: str, loss: str, seed: int, sets: tuple[str, ...] = ()):
     from gan_core.config import load_config
 
-    return load_config(ROOT / "params.yaml", [*sets, f"data.name={name}", f"train.loss={loss}", f"seed={seed}", "train.progress=false"])
+    return load_config(
+        ROOT / "params.yaml", [*sets, f"data.name={name}", f"train.loss={loss}", f"seed={seed}", "train.progress=false"]
+    )
 
 
 def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     """The model and training settings (today's defaults plus `sets` unless `cfg`), minus what a
     row varies (dataset, loss, seed) and the display-only keys."""
     cfg = cfg or _config("ring8", "ns", 0, sets)
-    train = cfg.train.model_dump(exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"})
+    train = cfg.train.model_dump(
+        exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"}
+    )
     model = cfg.model.model_dump()
     if train["r1_end"] is None:  # a key added later, at the value that changes nothing: same runs, same rows
         del train["r1_end"]
@@ -69,10 +73,35 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
     result = fit_gan(cfg, data)
     train_seconds = time.perf_counter() - t0
     m = evaluate_generator(result.generator, data, cfg).metrics
-    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
-            "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "eval_seconds")
-    row = {"data": name, "loss": loss, "seed": seed, "config": fingerprint(cfg), "g_layers": cfg.model.g_layers, "d_layers": cfg.model.d_layers, "steps": cfg.train.steps,
-           "train_seconds": round(train_seconds, 1), **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep if k in m}, "date": time.strftime("%Y-%m-%d"), **({"set": list(sets)} if sets else {})}
+    keep = (
+        "jsd",
+        "jsd_ci_low",
+        "jsd_ci_high",
+        "modes_covered",
+        "modes_total",
+        "high_quality_fraction",
+        "mode_var_min",
+        "mode_var_max",
+        "mode_var_worst",
+        "jsd_corrected",
+        "jsd_corrected_ci_low",
+        "jsd_corrected_ci_high",
+        "correction_acceptance",
+        "eval_seconds",
+    )
+    row = {
+        "data": name,
+        "loss": loss,
+        "seed": seed,
+        "config": fingerprint(cfg),
+        "g_layers": cfg.model.g_layers,
+        "d_layers": cfg.model.d_layers,
+        "steps": cfg.train.steps,
+        "train_seconds": round(train_seconds, 1),
+        **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep if k in m},
+        "date": time.strftime("%Y-%m-%d"),
+        **({"set": list(sets)} if sets else {}),
+    }
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(row, flush=True)
@@ -98,17 +127,52 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     if "layers" in df:  # rows from before the split name one depth for both networks
         for side in ("g_layers", "d_layers"):
             df[side] = df[side].fillna(df["layers"]).astype(int) if side in df else df["layers"]
-    for col in ("jsd", "jsd_ci_low", "jsd_ci_high", "mode_var_min", "mode_var_max", "jsd_corrected", "correction_acceptance"):
+    for col in (
+        "jsd",
+        "jsd_ci_low",
+        "jsd_ci_high",
+        "mode_var_min",
+        "mode_var_max",
+        "jsd_corrected",
+        "correction_acceptance",
+    ):
         if col not in df:  # rows from before JSD̂ was recorded
             df[col] = float("nan")
     agg = df.groupby(["config", "data", "loss"]).agg(
-        runs=("seed", "count"), jsd_mean=("jsd", "mean"), jsd_worst=("jsd", "max"), ci_low_mean=("jsd_ci_low", "mean"), ci_high_mean=("jsd_ci_high", "mean"),
-        modes_mean=("modes_covered", "mean"), modes_min=("modes_covered", "min"), modes_total=("modes_total", "first"),
-        hq_mean=("high_quality_fraction", "mean"), hq_min=("high_quality_fraction", "min"),
-        var_min_mean=("mode_var_min", "mean"), var_max_mean=("mode_var_max", "mean"),
-        drs_jsd_mean=("jsd_corrected", "mean"), drs_jsd_worst=("jsd_corrected", "max"), drs_acceptance=("correction_acceptance", "mean"), train_s=("train_seconds", "mean"),
+        runs=("seed", "count"),
+        jsd_mean=("jsd", "mean"),
+        jsd_worst=("jsd", "max"),
+        ci_low_mean=("jsd_ci_low", "mean"),
+        ci_high_mean=("jsd_ci_high", "mean"),
+        modes_mean=("modes_covered", "mean"),
+        modes_min=("modes_covered", "min"),
+        modes_total=("modes_total", "first"),
+        hq_mean=("high_quality_fraction", "mean"),
+        hq_min=("high_quality_fraction", "min"),
+        var_min_mean=("mode_var_min", "mean"),
+        var_max_mean=("mode_var_max", "mean"),
+        drs_jsd_mean=("jsd_corrected", "mean"),
+        drs_jsd_worst=("jsd_corrected", "max"),
+        drs_acceptance=("correction_acceptance", "mean"),
+        train_s=("train_seconds", "mean"),
     )
-    per_seed = df.sort_values(["config", "data", "loss", "seed"])[["config", "data", "loss", "seed", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "jsd_corrected", "correction_acceptance"]]
+    per_seed = df.sort_values(["config", "data", "loss", "seed"])[
+        [
+            "config",
+            "data",
+            "loss",
+            "seed",
+            "jsd",
+            "jsd_ci_low",
+            "jsd_ci_high",
+            "modes_covered",
+            "high_quality_fraction",
+            "mode_var_min",
+            "mode_var_max",
+            "jsd_corrected",
+            "correction_acceptance",
+        ]
+    ]
     floor = _floor_table()
     return "\n\n".join([agg.round(4).to_markdown(), per_seed.round(4).to_markdown(index=False), floor])
 
@@ -122,7 +186,16 @@ def _floor_table() -> str:
     rows = [json.loads(line) for line in FLOOR.read_text().splitlines() if line.strip()] if FLOOR.exists() else []
     if not rows:
         return "floor: not measured (python benchmarks/gan_quality.py --floor)"
-    df = pd.DataFrame(rows).groupby("data").agg(runs=("seed", "count"), floor_jsd_mean=("jsd", "mean"), floor_jsd_max=("jsd", "max"), floor_ci_high_max=("jsd_ci_high", "max"))
+    df = (
+        pd.DataFrame(rows)
+        .groupby("data")
+        .agg(
+            runs=("seed", "count"),
+            floor_jsd_mean=("jsd", "mean"),
+            floor_jsd_max=("jsd", "max"),
+            floor_ci_high_max=("jsd_ci_high", "max"),
+        )
+    )
     return "Floor (held-out real vs fresh real samples, same n):\n\n" + df.round(4).to_markdown()
 
 
@@ -140,8 +213,18 @@ def floor(seeds: int) -> None:
             data = load_dataset(cfg.data, cfg.seed)
             n = min(cfg.evaluate.n_jsd, len(data.heldout))
             fresh = data.mixture.sample(n, np.random.default_rng([seed, 7]))
-            est = estimate_jsd(data.heldout[:n], fresh, seed=seed, confidence=cfg.evaluate.confidence, steps=cfg.evaluate.jsd_steps)
-            row = {"data": name, "seed": seed, "n": n, "jsd": round(est.nats, 4), "jsd_ci_low": round(est.ci_low, 4), "jsd_ci_high": round(est.ci_high, 4), "date": time.strftime("%Y-%m-%d")}
+            est = estimate_jsd(
+                data.heldout[:n], fresh, seed=seed, confidence=cfg.evaluate.confidence, steps=cfg.evaluate.jsd_steps
+            )
+            row = {
+                "data": name,
+                "seed": seed,
+                "n": n,
+                "jsd": round(est.nats, 4),
+                "jsd_ci_low": round(est.ci_low, 4),
+                "jsd_ci_high": round(est.ci_high, 4),
+                "date": time.strftime("%Y-%m-%d"),
+            }
             with open(FLOOR, "a") as f:
                 f.write(json.dumps(row) + "\n")
             print(row, flush=True)
@@ -153,10 +236,18 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0, help="resume a partial sweep (results append)")
     ap.add_argument("--mm-seeds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
-    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                    help="override params.yaml for every run (repeatable): try a candidate without changing the defaults")
+    ap.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override params.yaml for every run (repeatable): try a candidate without changing the defaults",
+    )
     ap.add_argument("--summary", action="store_true")
-    ap.add_argument("--floor", action="store_true", help="record the JSD̂ floor (held-out real vs fresh real) for --seeds seeds")
+    ap.add_argument(
+        "--floor", action="store_true", help="record the JSD̂ floor (held-out real vs fresh real) for --seeds seeds"
+    )
     ap.add_argument("--all", action="store_true", help="summary of every recorded config, not only today's defaults")
     args = ap.parse_args()
     from gan_core.errors import ConfigError

@@ -36,7 +36,9 @@ def naive(x: np.ndarray, y: np.ndarray, seed: int) -> float:
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
     hx, hy = len(x) // 2, len(y) // 2
     d = x.shape[1]
-    net = torch.nn.Sequential(torch.nn.Linear(d, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(d, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1)
+    )
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(seed)
     for _ in range(2000):
@@ -56,9 +58,9 @@ def oracle(p, q, x: np.ndarray, y: np.ndarray) -> float:
     return score_logits(lx, ly).unclipped
 
 
-def timed(fn):
+def timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0
 
 
@@ -76,18 +78,40 @@ def main() -> None:
         for seed in range(args.seeds):
             rng = np.random.default_rng(1000 + seed)
             x, y = p.sample(args.n, rng), q.sample(args.n, rng)
-            est, t_ours = timed(lambda: estimate_jsd(x, y, seed=seed))
-            nv, t_naive = timed(lambda: naive(x, y, seed))
+            est, t_ours = timed(estimate_jsd, x, y, seed=seed)
+            nv, t_naive = timed(naive, x, y, seed)
             orc = oracle(p, q, x, y)
             covered = est.ci_low - 1e-12 <= min(max(truth, 0.0), math.log(2)) <= est.ci_high + 1e-12
-            rows.append({"case": name, "seed": seed, "truth": truth, "ours": est.unclipped, "ours_err": est.unclipped - truth, "naive_err": nv - truth,
-                         "oracle_err": orc - truth, "ci_low": est.ci_low, "ci_high": est.ci_high, "covered": covered, "t_ours": t_ours, "t_naive": t_naive})
-            print(f"{name:24s} seed {seed}: truth {truth:.4f} ours {est.unclipped:+.4f} ({est.unclipped - truth:+.4f}, {t_ours:.1f}s) naive {nv - truth:+.4f} ({t_naive:.1f}s) oracle {orc - truth:+.4f} covered={covered}", flush=True)
+            rows.append(
+                {
+                    "case": name,
+                    "seed": seed,
+                    "truth": truth,
+                    "ours": est.unclipped,
+                    "ours_err": est.unclipped - truth,
+                    "naive_err": nv - truth,
+                    "oracle_err": orc - truth,
+                    "ci_low": est.ci_low,
+                    "ci_high": est.ci_high,
+                    "covered": covered,
+                    "t_ours": t_ours,
+                    "t_naive": t_naive,
+                }
+            )
+            print(
+                f"{name:24s} seed {seed}: truth {truth:.4f} ours {est.unclipped:+.4f} ({est.unclipped - truth:+.4f}, {t_ours:.1f}s) naive {nv - truth:+.4f} ({t_naive:.1f}s) oracle {orc - truth:+.4f} covered={covered}",
+                flush=True,
+            )
     df = pd.DataFrame(rows)
     table = df.groupby("case", sort=False).agg(
-        truth=("truth", "first"), ours_mean_err=("ours_err", "mean"), ours_max_abs_err=("ours_err", lambda e: e.abs().max()),
-        naive_max_abs_err=("naive_err", lambda e: e.abs().max()), oracle_max_abs_err=("oracle_err", lambda e: e.abs().max()),
-        ci_coverage=("covered", "mean"), t_ours_s=("t_ours", "mean"), t_naive_s=("t_naive", "mean"),
+        truth=("truth", "first"),
+        ours_mean_err=("ours_err", "mean"),
+        ours_max_abs_err=("ours_err", lambda e: e.abs().max()),
+        naive_max_abs_err=("naive_err", lambda e: e.abs().max()),
+        oracle_max_abs_err=("oracle_err", lambda e: e.abs().max()),
+        ci_coverage=("covered", "mean"),
+        t_ours_s=("t_ours", "mean"),
+        t_naive_s=("t_naive", "mean"),
     )
     table["time_ratio"] = table.t_ours_s / table.t_naive_s
     size_rows = []
@@ -96,8 +120,17 @@ def main() -> None:
         for n in map(int, args.sizes.split(",")):
             rng = np.random.default_rng(7)
             x, y = p.sample(n, rng), q.sample(n, rng)
-            est, t = timed(lambda: estimate_jsd(x, y, seed=0))
-            size_rows.append({"case": name, "n_per_side": n, "error": est.unclipped - TRUTH[name]["jsd"], "ci_half_width": (est.ci_high - est.ci_low) / 2, "oracle_error": oracle(p, q, x, y) - TRUTH[name]["jsd"], "seconds": t})
+            est, t = timed(estimate_jsd, x, y, seed=0)
+            size_rows.append(
+                {
+                    "case": name,
+                    "n_per_side": n,
+                    "error": est.unclipped - TRUTH[name]["jsd"],
+                    "ci_half_width": (est.ci_high - est.ci_low) / 2,
+                    "oracle_error": oracle(p, q, x, y) - TRUTH[name]["jsd"],
+                    "seconds": t,
+                }
+            )
             print(size_rows[-1], flush=True)
     sizes = pd.DataFrame(size_rows)
     text = [

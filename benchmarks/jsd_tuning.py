@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from rows import append_row, run_main  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "jsd_tuning.jsonl"
 
 
@@ -45,7 +46,10 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
         def on_samples(self, step, samples):
             if step % 5000 == 0:
                 with torch.random.fork_rng(devices=[]):
-                    self.points[step] = round(estimate_jsd(data.heldout[:4000], sample(self.G, 4000, seed=cfg.seed + 3), seed=cfg.seed).nats, 4)
+                    self.points[step] = round(
+                        estimate_jsd(data.heldout[:4000], sample(self.G, 4000, seed=cfg.seed + 3), seed=cfg.seed).nats,
+                        4,
+                    )
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))
     cfg = load_config(ROOT / "params.yaml", [f"data.name={data_name}", f"seed={seed}", "train.progress=false", *pairs])
@@ -58,11 +62,40 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     metrics, _, fake = evaluate_generator(result.generator, data, cfg)
     from gan_core.plots import mode_zoom_figure, save_figure  # the picture behind the numbers (not committed)
 
-    save_figure(mode_zoom_figure(data.heldout, fake, data.mixture, title=f"{label} {data_name} seed {seed}: JSD {metrics['jsd']:.3f}"), OUT.parent / f"{label}-{data_name}-{seed}-modes.png")
-    keep = ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
-            "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "high_quality_fraction_corrected", "mode_var_min_corrected", "eval_seconds")
-    row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **{k: round(metrics[k], 4) for k in keep if k in metrics},
-           "curve_n4000": curve.points, "seconds": round(seconds), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+    save_figure(
+        mode_zoom_figure(
+            data.heldout, fake, data.mixture, title=f"{label} {data_name} seed {seed}: JSD {metrics['jsd']:.3f}"
+        ),
+        OUT.parent / f"{label}-{data_name}-{seed}-modes.png",
+    )
+    keep = (
+        "jsd",
+        "jsd_ci_low",
+        "jsd_ci_high",
+        "modes_covered",
+        "high_quality_fraction",
+        "mode_var_min",
+        "mode_var_max",
+        "mode_var_worst",
+        "jsd_corrected",
+        "jsd_corrected_ci_low",
+        "jsd_corrected_ci_high",
+        "correction_acceptance",
+        "high_quality_fraction_corrected",
+        "mode_var_min_corrected",
+        "eval_seconds",
+    )
+    row = {
+        "name": label,
+        "data": data_name,
+        "seed": cfg.seed,
+        **changed,
+        **{k: round(metrics[k], 4) for k in keep if k in metrics},
+        "curve_n4000": curve.points,
+        "seconds": round(seconds),
+        "threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
     append_row(OUT, row)
 
 
@@ -73,16 +106,51 @@ def summary() -> str:
     import pandas as pd
 
     rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
-    fixed = {"name", "data", "seed", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "mode_var_worst",
-             "jsd_corrected", "jsd_corrected_ci_low", "jsd_corrected_ci_high", "correction_acceptance", "high_quality_fraction_corrected", "mode_var_min_corrected",
-             "jsd_corrected_n_per_side", "eval_seconds", "curve_n4000", "seconds", "threads", "date"}
-    table = pd.DataFrame([{
-        "candidate": " ".join(f"{k}={v}" for k, v in r.items() if k not in fixed) or "defaults", "data": r["data"], "seed": r["seed"],
-        "JSD̂ [CI]": f"{r['jsd']:.3f} [{r['jsd_ci_low']:.3f}, {r['jsd_ci_high']:.3f}]", "modes": r["modes_covered"], "3σ": f"{r['high_quality_fraction']:.1%}",
-        "shape min/max": f"{r.get('mode_var_min', float('nan')):.2f} / {r.get('mode_var_max', float('nan')):.2f}",
-        "JSD̂ after DRS": f"{r['jsd_corrected']:.4f}" if "jsd_corrected" in r else "", "DRS acceptance": f"{r['correction_acceptance']:.1%}" if "correction_acceptance" in r else "",
-        "JSD̂ curve (n=4,000)": " ".join(f"{int(k) // 1000}k:{v:.3f}" for k, v in r.get("curve_n4000", {}).items()), "train s": r["seconds"],
-    } for r in rows])
+    fixed = {
+        "name",
+        "data",
+        "seed",
+        "jsd",
+        "jsd_ci_low",
+        "jsd_ci_high",
+        "modes_covered",
+        "high_quality_fraction",
+        "mode_var_min",
+        "mode_var_max",
+        "mode_var_worst",
+        "jsd_corrected",
+        "jsd_corrected_ci_low",
+        "jsd_corrected_ci_high",
+        "correction_acceptance",
+        "high_quality_fraction_corrected",
+        "mode_var_min_corrected",
+        "jsd_corrected_n_per_side",
+        "eval_seconds",
+        "curve_n4000",
+        "seconds",
+        "threads",
+        "date",
+    }
+    table = pd.DataFrame(
+        [
+            {
+                "candidate": " ".join(f"{k}={v}" for k, v in r.items() if k not in fixed) or "defaults",
+                "data": r["data"],
+                "seed": r["seed"],
+                "JSD̂ [CI]": f"{r['jsd']:.3f} [{r['jsd_ci_low']:.3f}, {r['jsd_ci_high']:.3f}]",
+                "modes": r["modes_covered"],
+                "3σ": f"{r['high_quality_fraction']:.1%}",
+                "shape min/max": f"{r.get('mode_var_min', float('nan')):.2f} / {r.get('mode_var_max', float('nan')):.2f}",
+                "JSD̂ after DRS": f"{r['jsd_corrected']:.4f}" if "jsd_corrected" in r else "",
+                "DRS acceptance": f"{r['correction_acceptance']:.1%}" if "correction_acceptance" in r else "",
+                "JSD̂ curve (n=4,000)": " ".join(
+                    f"{int(k) // 1000}k:{v:.3f}" for k, v in r.get("curve_n4000", {}).items()
+                ),
+                "train s": r["seconds"],
+            }
+            for r in rows
+        ]
+    )
     return table.to_markdown(index=False)
 
 

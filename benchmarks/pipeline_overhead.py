@@ -32,11 +32,19 @@ API = "http://127.0.0.1:4200/api"
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PREFECT_API_URL": API, "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")}
+    return {
+        **os.environ,
+        "PREFECT_API_URL": API,
+        "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000"),
+    }
 
 
 def _record(row: dict) -> dict:
-    row = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", **row}
+    row = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        **row,
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with open(OUT, "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -87,14 +95,25 @@ def e2e(args) -> dict:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     client = MlflowClient(_env()["MLFLOW_TRACKING_URI"])
     exp = client.get_experiment_by_name("gan-pipeline")
-    run = client.search_runs([exp.experiment_id], "tags.entry = 'train-gan'", order_by=["attributes.start_time DESC"], max_results=1)[0]
+    run = client.search_runs(
+        [exp.experiment_id], "tags.entry = 'train-gan'", order_by=["attributes.start_time DESC"], max_results=1
+    )[0]
     train_s, eval_s = run.data.metrics["train_seconds"], run.data.metrics["eval_seconds"]
     compute = train_s + eval_s
-    return _record({
-        "benchmark": "e2e train-gan/default", "overrides": args.overrides or {}, "wall_s": round(wall, 1), "train_s": round(train_s, 1), "eval_s": round(eval_s, 1),
-        "overhead_s": round(wall - compute, 1), "overhead_fraction": round((wall - compute) / wall, 4), "peak_rss_mib": round(rss.peak / 2**20),
-        "jsd": run.data.metrics.get("jsd"), "mlflow_run_id": run.info.run_id,
-    })
+    return _record(
+        {
+            "benchmark": "e2e train-gan/default",
+            "overrides": args.overrides or {},
+            "wall_s": round(wall, 1),
+            "train_s": round(train_s, 1),
+            "eval_s": round(eval_s, 1),
+            "overhead_s": round(wall - compute, 1),
+            "overhead_fraction": round((wall - compute) / wall, 4),
+            "peak_rss_mib": round(rss.peak / 2**20),
+            "jsd": run.data.metrics.get("jsd"),
+            "mlflow_run_id": run.info.run_id,
+        }
+    )
 
 
 def dvc_noop(args) -> dict:
@@ -105,7 +124,11 @@ def dvc_noop(args) -> dict:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(tmp / "repo")], check=True)
     repo = tmp / "repo"
     write_tiny_params(repo / "params.yaml")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}", "PATH": f"{BIN}:{os.environ['PATH']}"}  # stages call `python`
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}",
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }  # stages call `python`
     first = subprocess.run([str(BIN / "dvc"), "repro", "-q"], cwd=repo, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     times = []
@@ -115,7 +138,13 @@ def dvc_noop(args) -> dict:
         times.append(time.perf_counter() - t0)
     assert "up to date" in out.stdout, out.stdout
     shutil.rmtree(tmp, ignore_errors=True)
-    return _record({"benchmark": "dvc repro no-op", "seconds": [round(t, 2) for t in times], "median_s": round(sorted(times)[len(times) // 2], 2)})
+    return _record(
+        {
+            "benchmark": "dvc repro no-op",
+            "seconds": [round(t, 2) for t in times],
+            "median_s": round(sorted(times)[len(times) // 2], 2),
+        }
+    )
 
 
 def sweep_scaling(args) -> dict:
@@ -136,18 +165,22 @@ def sweep_scaling(args) -> dict:
         rows[workers] = json.loads(line[7:])
         print(f"workers={workers}: {rows[workers]['seconds']:.1f}s", flush=True)
     serial = rows[min(rows)]["seconds"]
-    return _record({
-        "benchmark": "sweep scaling", "members": args.members, "steps": args.steps,
-        "seconds": {w: round(r["seconds"], 1) for w, r in rows.items()},
-        "speedup_vs_1_worker": {w: round(serial / r["seconds"], 2) for w, r in rows.items()},
-    })
+    return _record(
+        {
+            "benchmark": "sweep scaling",
+            "members": args.members,
+            "steps": args.steps,
+            "seconds": {w: round(r["seconds"], 1) for w, r in rows.items()},
+            "speedup_vs_1_worker": {w: round(serial / r["seconds"], 2) for w, r in rows.items()},
+        }
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
     p = sub.add_parser("e2e")
-    p.add_argument("--overrides", type=json.loads, default=None, help='JSON, e.g. \'{"train.steps": 2000}\'')
+    p.add_argument("--overrides", type=json.loads, default=None, help="JSON, e.g. '{\"train.steps\": 2000}'")
     p = sub.add_parser("dvc-noop")
     p.add_argument("--repeats", type=int, default=3)
     p = sub.add_parser("sweep-scaling")

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from rows import append_row, run_main  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "quality_tuning.jsonl"
 
 
@@ -34,7 +35,9 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))
     cfg = load_config(ROOT / "params.yaml", [f"data.name={data_name}", f"seed={seed}", "train.progress=false", *pairs])
-    changed = {key: reduce(getattr, key.split("."), cfg) for key in (pair.split("=", 1)[0] for pair in pairs)}  # as validated
+    changed = {
+        key: reduce(getattr, key.split("."), cfg) for key in (pair.split("=", 1)[0] for pair in pairs)
+    }  # as validated
     data = load_dataset(cfg.data, cfg.seed)
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
@@ -42,10 +45,18 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     mix = data.mixture
     nearest, dist = nearest_mode(samples, mix)
     dist = dist / mix.stds[nearest]
-    row = {"name": label, "data": data_name, "seed": cfg.seed, **changed, **mode_metrics(samples, mix).as_dict(),
-           "median_std": round(float(np.median(dist)), 3), "frac_3_6_std": round(float(((dist > 3) & (dist <= 6)).mean()), 4),
-           "frac_over_6_std": round(float((dist > 6).mean()), 4), "seconds": round(time.perf_counter() - t0),
-           "threads": torch.get_num_threads()}
+    row = {
+        "name": label,
+        "data": data_name,
+        "seed": cfg.seed,
+        **changed,
+        **mode_metrics(samples, mix).as_dict(),
+        "median_std": round(float(np.median(dist)), 3),
+        "frac_3_6_std": round(float(((dist > 3) & (dist <= 6)).mean()), 4),
+        "frac_over_6_std": round(float((dist > 6).mean()), 4),
+        "seconds": round(time.perf_counter() - t0),
+        "threads": torch.get_num_threads(),
+    }
     append_row(OUT, row)
 
 

@@ -151,9 +151,25 @@ def mlflow_server(workdir: Path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     mlflow_bin = Path(sys.executable).parent / "mlflow"
-    proc = subprocess.Popen([str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", f"sqlite:///{workdir / 'server.db'}",
-                             "--default-artifact-root", (workdir / "server-artifacts").as_uri(), "--workers", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(mlflow_bin),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{workdir / 'server.db'}",
+            "--default-artifact-root",
+            (workdir / "server-artifacts").as_uri(),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     for _ in range(240):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
@@ -178,13 +194,24 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--compile", action="store_true", help="also time the bare loop with torch.compile'd models")
-    ap.add_argument("--defaults", action="store_true", help="also time gan_core with params.yaml's r1/EMA/decay (more work than the bare loop)")
+    ap.add_argument(
+        "--defaults",
+        action="store_true",
+        help="also time gan_core with params.yaml's r1/EMA/decay (more work than the bare loop)",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     overrides = {
-        "data.name": args.data, "device": args.device, "train.steps": args.steps, "train.k": args.k,
-        "train.progress": False, "train.r1": 0.0, "train.ema": 0.0, "train.lr_decay": "none", "train.precision": "fp32",
+        "data.name": args.data,
+        "device": args.device,
+        "train.steps": args.steps,
+        "train.k": args.k,
+        "train.progress": False,
+        "train.r1": 0.0,
+        "train.ema": 0.0,
+        "train.lr_decay": "none",
+        "train.precision": "fp32",
     }
     if args.data not in ("ring8", "grid25"):
         overrides["data.n_train"] = 1000
@@ -198,21 +225,32 @@ def main() -> None:
         "bare": lambda: bare_loop(cfg, data),
         "gan_core (tracking off)": lambda: gan_core_loop(cfg, data, False, workdir),
         "gan_core (tracking on)": lambda: gan_core_loop(cfg, data, True, workdir, uri),
-        "gan_core (tracking on, SQLite file written in-process, no server)": lambda: gan_core_loop(cfg, data, True, workdir),
+        "gan_core (tracking on, SQLite file written in-process, no server)": lambda: gan_core_loop(
+            cfg, data, True, workdir
+        ),
         "lean loop (no DataLoader, no per-step sync; for reference)": lambda: lean_loop(cfg, data),
     }
     if args.compile:
         variants["bare + torch.compile"] = lambda: bare_loop(cfg, data, compile_models=True)
     if device.type == "cuda":
         acfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"precision": "auto"})})
-        variants["gan_core, precision auto (bf16 autocast; tracking off)"] = lambda: gan_core_loop(acfg, data, False, workdir)
+        variants["gan_core, precision auto (bf16 autocast; tracking off)"] = lambda: gan_core_loop(
+            acfg, data, False, workdir
+        )
     if args.defaults:
-        dcfg = load_config(ROOT / "params.yaml", {k: v for k, v in overrides.items() if k not in ("train.r1", "train.ema", "train.lr_decay")})
-        variants["gan_core, params.yaml defaults (r1, EMA, decay; tracking off)"] = lambda: gan_core_loop(dcfg, data, False, workdir)
+        dcfg = load_config(
+            ROOT / "params.yaml",
+            {k: v for k, v in overrides.items() if k not in ("train.r1", "train.ema", "train.lr_decay")},
+        )
+        variants["gan_core, params.yaml defaults (r1, EMA, decay; tracking off)"] = lambda: gan_core_loop(
+            dcfg, data, False, workdir
+        )
 
     # Warm-up: allocator, MLflow store.
     bare_loop(cfg.model_copy(update={"train": cfg.train.model_copy(update={"steps": 50})}), data)
-    gan_core_loop(cfg.model_copy(update={"train": cfg.train.model_copy(update={"steps": 50})}), data, True, workdir, uri)
+    gan_core_loop(
+        cfg.model_copy(update={"train": cfg.train.model_copy(update={"steps": 50})}), data, True, workdir, uri
+    )
     gan_core_loop(cfg.model_copy(update={"train": cfg.train.model_copy(update={"steps": 50})}), data, True, workdir)
 
     times: dict[str, list[float]] = {name: [] for name in variants}
@@ -222,7 +260,9 @@ def main() -> None:
             print(f"round {r + 1}/{args.rounds}  {name:<62} {args.steps / times[name][-1]:8.1f} steps/s", flush=True)
 
     bare = statistics.median(times["bare"])
-    print(f"\n{args.data}, {args.steps} steps, batch {cfg.train.batch_size}, k {cfg.train.k}, device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"\n{args.data}, {args.steps} steps, batch {cfg.train.batch_size}, k {cfg.train.k}, device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
     print(f"| loop | steps/s (median of {args.rounds}) | speed vs bare |\n|---|---:|---:|")
     for name, ts in times.items():
         med = statistics.median(ts)

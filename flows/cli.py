@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import inspect
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gan_core.config import flatten, load_config, parse_overrides
 from gan_core.errors import GanPipelineError
@@ -42,10 +44,16 @@ class _WithoutTraceback(logging.Formatter):
 
 def _console_messages_only(log_file: Path) -> None:
     """Console handlers (Prefect's included) show messages; `log_file` gets everything."""
-    loggers = [logging.getLogger()] + [lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
     for lg in loggers:
         for handler in lg.handlers:
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) and not isinstance(handler.formatter, _WithoutTraceback):
+            if (
+                isinstance(handler, logging.StreamHandler)
+                and not isinstance(handler, logging.FileHandler)
+                and not isinstance(handler.formatter, _WithoutTraceback)
+            ):
                 handler.setFormatter(_WithoutTraceback(handler.formatter))
     if any(isinstance(h, logging.FileHandler) and h.baseFilename == str(log_file.resolve()) for h in _detail.handlers):
         return
@@ -63,7 +71,14 @@ def _console_messages_only(log_file: Path) -> None:
 
 def main(flow: Callable[..., Any], description: str) -> None:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a params.yaml key (dotted), repeatable")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a params.yaml key (dotted), repeatable",
+    )
     parser.add_argument("--params", default="params.yaml", help="parameter file (default: params.yaml)")
     parser.add_argument("--root", default=".", help="project directory for outputs (default: .)")
     args = parser.parse_args()
@@ -72,8 +87,11 @@ def main(flow: Callable[..., Any], description: str) -> None:
         overrides = flatten(parse_overrides(args.overrides))
         # The person at the shell is the operator: the folders they name are theirs to use.
         allow(args.root, Path(args.params).parent, *([overrides["data.path"]] if "data.path" in overrides else []))
-        load_config(args.params, overrides or None)  # a bad file or override: one line, before Prefect starts
-        flow(overrides=overrides or None, params_path=args.params, root=args.root)
+        cfg = load_config(args.params, overrides or None)  # a bad file or override: one line, before Prefect starts
+        if "cfg" in inspect.signature(flow.fn).parameters:  # built once here, passed down as an object
+            flow(params_path=args.params, root=args.root, cfg=cfg)
+        else:
+            flow(overrides=overrides or None, params_path=args.params, root=args.root)
     except GanPipelineError as exc:
         _detail.error("%s", exc, exc_info=True)
         print(f"error: {exc}", file=sys.stderr)

@@ -25,7 +25,9 @@ ENTRYPOINTS = {"train-gan": "flows/train_gan.py:train_gan", "sweep-gan": "flows/
 def deploy(pool: str) -> list[str]:
     from prefect import flow
 
-    subprocess.run([str(BIN / "prefect"), "work-pool", "create", pool, "--type", "process"], capture_output=True)  # exists already: fine
+    subprocess.run(
+        [str(BIN / "prefect"), "work-pool", "create", pool, "--type", "process"], capture_output=True
+    )  # exists already: fine
     names = []
     for name, entrypoint in ENTRYPOINTS.items():
         remote = flow.from_source(source=str(ROOT), entrypoint=entrypoint)

@@ -1,6 +1,6 @@
 """evaluate-gan: fresh-discriminator JSD and metrics → metrics/eval.json, plots/.
 
-    python -m flows.evaluate_gan
+python -m flows.evaluate_gan
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
-
 from prefect.runtime import flow_run
 
+from gan_core.config import Config
 from tasks.common import checkout_lock, load_run_config, read_json
 from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
@@ -18,8 +18,14 @@ from tasks.tracking import client, start_run, tracked_run
 
 
 @flow(name="evaluate-gan")
-def evaluate_gan(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".", run_id: str | None = None) -> dict:
-    cfg = load_run_config(params_path, overrides, root)
+def evaluate_gan(
+    overrides: dict[str, Any] | None = None,
+    params_path: str = "params.yaml",
+    root: str = ".",
+    run_id: str | None = None,
+    cfg: Config | None = None,
+) -> dict:
+    cfg = load_run_config(params_path, overrides, root, cfg)
     paths = Paths.at(root)
     with checkout_lock(root, "evaluate-gan"):
         own_run = run_id is None
@@ -38,7 +44,9 @@ def _evaluation_run(paths: Paths, cfg, training_run_id: str | None) -> str | Non
     if client(paths.root).get_run(training_run_id).info.status == "RUNNING":
         return training_run_id
     tags = {"prefect_flow_run_id": str(flow_run.id), "entry": "evaluate-gan", "training_run_id": training_run_id}
-    return start_run(paths.root, cfg.flat(), tags, run_name=f"evaluate-{cfg.data.name}-s{cfg.seed}", parent_run_id=training_run_id)
+    return start_run(
+        paths.root, cfg.flat(), tags, run_name=f"evaluate-{cfg.data.name}-s{cfg.seed}", parent_run_id=training_run_id
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """prepare-data: the dataset named in params.yaml → data/prepared/dataset.npz.
 
-    python -m flows.prepare_data [--set data.name=grid25]
+python -m flows.prepare_data [--set data.name=grid25]
 """
 
 from __future__ import annotations
@@ -9,14 +9,20 @@ from typing import Any
 
 from prefect import flow
 
+from gan_core.config import Config
 from tasks.common import checkout_lock, load_run_config
 from tasks.data import prepare_dataset
 from tasks.paths import Paths
 
 
 @flow(name="prepare-data")
-def prepare_data(overrides: dict[str, Any] | None = None, params_path: str = "params.yaml", root: str = ".") -> str:
-    cfg = load_run_config(params_path, overrides, root)
+def prepare_data(
+    overrides: dict[str, Any] | None = None,
+    params_path: str = "params.yaml",
+    root: str = ".",
+    cfg: Config | None = None,
+) -> str:
+    cfg = load_run_config(params_path, overrides, root, cfg)
     with checkout_lock(root, "prepare-data"):
         return prepare_dataset(cfg, Paths.at(root).prepared)
 

@@ -16,8 +16,14 @@ from flows.train_gan import train_gan
 
 def deployments():
     return [
-        train_gan.to_deployment(name="default", tags=["gan"], description="prepare-data → fit-gan → evaluate-gan on params.yaml"),
-        sweep_gan.to_deployment(name="default", tags=["gan", "sweep"], description="the params.yaml sweep grid in parallel on Dask, with the MM-vs-NS report"),
+        train_gan.to_deployment(
+            name="default", tags=["gan"], description="prepare-data → fit-gan → evaluate-gan on params.yaml"
+        ),
+        sweep_gan.to_deployment(
+            name="default",
+            tags=["gan", "sweep"],
+            description="the params.yaml sweep grid in parallel on Dask, with the MM-vs-NS report",
+        ),
     ]
 
 

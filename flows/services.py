@@ -17,6 +17,7 @@ server you configured on purpose. A stale pid file (its process gone or replaced
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import secrets
@@ -120,14 +121,18 @@ def _reuse_or_refuse(name: str, port: int, env_var: str) -> None:
     if _alive(name) or os.environ.get("GAN_REUSE_SERVICES") == "1":
         print(f"{name} already running on :{port}")
         return
-    sys.exit(f"error: something not started by this checkout ({ROOT}) answers on {HOST}:{port}; stop it, set {env_var} to another port, "
-             "or GAN_REUSE_SERVICES=1 to use it on purpose")
+    sys.exit(
+        f"error: something not started by this checkout ({ROOT}) answers on {HOST}:{port}; stop it, set {env_var} to another port, "
+        "or GAN_REUSE_SERVICES=1 to use it on purpose"
+    )
 
 
 def _spawn(name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
     RUN_DIR.mkdir(exist_ok=True)
     log = open(RUN_DIR / f"{name}.log", "ab")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env or _env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env or _env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     (RUN_DIR / f"{name}.pid").write_text(f"{proc.pid} {_start_time(proc.pid)}\n")
     print(f"started {name} (pid {proc.pid}, log .run/{name}.log)", flush=True)
 
@@ -151,7 +156,9 @@ def _has_cuda() -> bool:
 
 def _deployment_ready() -> bool:
     for name in DEPLOYMENTS:
-        out = subprocess.run([str(BIN / "prefect"), "deployment", "inspect", name], env=_env(), capture_output=True, text=True)
+        out = subprocess.run(
+            [str(BIN / "prefect"), "deployment", "inspect", name], env=_env(), capture_output=True, text=True
+        )
         if out.returncode != 0:
             return False
     return True
@@ -165,11 +172,29 @@ def start() -> None:
         _wait("Prefect server", lambda: _healthy(f"{PREFECT_API}/health"))
     subprocess.run([sys.executable, "-m", "flows.zombies"], cwd=ROOT, env=_env(), capture_output=True, timeout=120)
     if _has_cuda():  # one training at a time on the GPU; on CPU, sweeps use every core
-        subprocess.run([str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True)
+        subprocess.run(
+            [str(BIN / "prefect"), "concurrency-limit", "create", "gpu", "1"], env=_env(), capture_output=True
+        )
     if _healthy(f"{MLFLOW_URL}/health"):
         _reuse_or_refuse("mlflow", MLFLOW_PORT, "GAN_MLFLOW_PORT")
     else:
-        _spawn("mlflow", [str(BIN / "mlflow"), "server", "--host", HOST, "--port", str(MLFLOW_PORT), "--backend-store-uri", f"sqlite:///{ROOT / 'mlflow.db'}", "--default-artifact-root", (ROOT / "mlartifacts").as_uri(), "--workers", "1"])
+        _spawn(
+            "mlflow",
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                HOST,
+                "--port",
+                str(MLFLOW_PORT),
+                "--backend-store-uri",
+                f"sqlite:///{ROOT / 'mlflow.db'}",
+                "--default-artifact-root",
+                (ROOT / "mlartifacts").as_uri(),
+                "--workers",
+                "1",
+            ],
+        )
         _wait("MLflow server", lambda: _healthy(f"{MLFLOW_URL}/health"))
     if _alive("serve"):
         print("deployment server already running")
@@ -185,13 +210,17 @@ def team() -> None:
     the two addresses and the credentials (GAN_TEAM_USER / GAN_TEAM_PASSWORD)."""
     user, password = os.environ.get("GAN_TEAM_USER", ""), os.environ.get("GAN_TEAM_PASSWORD", "")
     if not user or ":" in user or len(password) < 12:
-        sys.exit("error: GAN_TEAM_USER (no ':') and GAN_TEAM_PASSWORD (12 characters or more) must be set for the team servers")
+        sys.exit(
+            "error: GAN_TEAM_USER (no ':') and GAN_TEAM_PASSWORD (12 characters or more) must be set for the team servers"
+        )
     host = os.environ.get("GAN_TEAM_HOST", HOST)
     state = RUN_DIR / "team"
     state.mkdir(parents=True, exist_ok=True)
     auth_ini = state / "basic_auth.ini"
-    auth_ini.write_text(f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{state / 'auth.db'}\n"
-                        f"admin_username = {user}\nadmin_password = {password}\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    auth_ini.write_text(
+        f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{state / 'auth.db'}\n"
+        f"admin_username = {user}\nadmin_password = {password}\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
     auth_ini.chmod(0o600)
     secret = state / "flask_secret_key"  # MLflow's CSRF key for its auth app: one per team, kept across restarts
     if not secret.exists():
@@ -199,26 +228,64 @@ def team() -> None:
         secret.chmod(0o600)
     shown = socket.getfqdn() if host in ("0.0.0.0", "::") else host  # the name clients and the UI's origin use
     prefect_url, mlflow_url = f"http://{shown}:{PREFECT_PORT}", f"http://{shown}:{MLFLOW_PORT}"
-    server_env = {**os.environ, "PREFECT_HOME": str(state / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                  "PREFECT_SERVER_API_AUTH_STRING": f"{user}:{password}", "PREFECT_API_AUTH_STRING": f"{user}:{password}",
-                  "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
-                  **prefect_server_security(PREFECT_PORT, shown), **LOG_STREAM, "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
-                  "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip()}
-    for name, port, health, auth in (("prefect-server", PREFECT_PORT, f"{prefect_url}/api/health", f"{user}:{password}"), ("mlflow", MLFLOW_PORT, f"{mlflow_url}/health", None)):
+    server_env = {
+        **os.environ,
+        "PREFECT_HOME": str(state / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_API_AUTH_STRING": f"{user}:{password}",
+        "PREFECT_API_AUTH_STRING": f"{user}:{password}",
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+        **prefect_server_security(PREFECT_PORT, shown),
+        **LOG_STREAM,
+        "MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.read_text().strip(),
+    }
+    for name, port, health, auth in (
+        ("prefect-server", PREFECT_PORT, f"{prefect_url}/api/health", f"{user}:{password}"),
+        ("mlflow", MLFLOW_PORT, f"{mlflow_url}/health", None),
+    ):
         if _healthy(health, auth):
             _reuse_or_refuse(name, port, "GAN_PREFECT_PORT" if name == "prefect-server" else "GAN_MLFLOW_PORT")
             continue
         if name == "prefect-server":
-            _spawn(name, [str(BIN / "prefect"), "server", "start", "--host", host, "--port", str(PREFECT_PORT)], server_env)
+            _spawn(
+                name, [str(BIN / "prefect"), "server", "start", "--host", host, "--port", str(PREFECT_PORT)], server_env
+            )
         else:
             backend = os.environ.get("GAN_TEAM_BACKEND_URI", f"sqlite:///{state / 'mlflow.db'}")
             artifacts = os.environ.get("GAN_TEAM_ARTIFACTS", str(state / "artifacts"))
-            _spawn(name, [str(BIN / "mlflow"), "server", "--app-name", "basic-auth", "--host", host, "--port", str(MLFLOW_PORT), "--backend-store-uri", backend,
-                          "--artifacts-destination", artifacts, "--workers", "2", *(["--allowed-hosts", os.environ["GAN_TEAM_ALLOWED_HOSTS"]] if os.environ.get("GAN_TEAM_ALLOWED_HOSTS") else [])], server_env)
-        _wait(name, lambda: _healthy(health, auth), service=name)
-    print("team servers up; on each machine that runs flows (with this project installed):\n"
-          f'  export PREFECT_API_URL={prefect_url}/api PREFECT_API_AUTH_STRING="$GAN_TEAM_USER:$GAN_TEAM_PASSWORD"\n'
-          f'  export MLFLOW_TRACKING_URI={mlflow_url} MLFLOW_TRACKING_USERNAME="$GAN_TEAM_USER" MLFLOW_TRACKING_PASSWORD="$GAN_TEAM_PASSWORD"')
+            _spawn(
+                name,
+                [
+                    str(BIN / "mlflow"),
+                    "server",
+                    "--app-name",
+                    "basic-auth",
+                    "--host",
+                    host,
+                    "--port",
+                    str(MLFLOW_PORT),
+                    "--backend-store-uri",
+                    backend,
+                    "--artifacts-destination",
+                    artifacts,
+                    "--workers",
+                    "2",
+                    *(
+                        ["--allowed-hosts", os.environ["GAN_TEAM_ALLOWED_HOSTS"]]
+                        if os.environ.get("GAN_TEAM_ALLOWED_HOSTS")
+                        else []
+                    ),
+                ],
+                server_env,
+            )
+        _wait(name, functools.partial(_healthy, health, auth), service=name)
+    print(
+        "team servers up; on each machine that runs flows (with this project installed):\n"
+        f'  export PREFECT_API_URL={prefect_url}/api PREFECT_API_AUTH_STRING="$GAN_TEAM_USER:$GAN_TEAM_PASSWORD"\n'
+        f'  export MLFLOW_TRACKING_URI={mlflow_url} MLFLOW_TRACKING_USERNAME="$GAN_TEAM_USER" MLFLOW_TRACKING_PASSWORD="$GAN_TEAM_PASSWORD"'
+    )
 
 
 def stop() -> None:
@@ -245,11 +312,23 @@ def summary() -> None:
     if metrics.exists():
         m = json.loads(metrics.read_text())
         level = round(100 * m.get("jsd_confidence", 0.95))
-        print(f"JSD = {m['jsd']:.4f} nats, {level}% interval of sampling noise [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}]"
-              + (f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}" if "modes_total" in m else "")
-              + (f"; mode shape {m['mode_var_min']:.2f}-{m['mode_var_max']:.2f} of the data's variance" if "mode_var_min" in m else ""))
+        print(
+            f"JSD = {m['jsd']:.4f} nats, {level}% interval of sampling noise [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}]"
+            + (
+                f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}"
+                if "modes_total" in m
+                else ""
+            )
+            + (
+                f"; mode shape {m['mode_var_min']:.2f}-{m['mode_var_max']:.2f} of the data's variance"
+                if "mode_var_min" in m
+                else ""
+            )
+        )
         if "jsd_corrected" in m:
-            print(f"with discriminator rejection sampling: JSD = {m['jsd_corrected']:.4f} nats [{m['jsd_corrected_ci_low']:.4f}, {m['jsd_corrected_ci_high']:.4f}], acceptance {m['correction_acceptance']:.1%}")
+            print(
+                f"with discriminator rejection sampling: JSD = {m['jsd_corrected']:.4f} nats [{m['jsd_corrected_ci_low']:.4f}, {m['jsd_corrected_ci_high']:.4f}], acceptance {m['correction_acceptance']:.1%}"
+            )
         print("per-mode zoom: plots/modes.png (also in the MLflow run)")
     print(f"Prefect UI: http://{HOST}:{PREFECT_PORT}   MLflow UI: {MLFLOW_URL}   (make stop to stop them)")
 

@@ -39,14 +39,26 @@ def task_runner(address: str | None, workers: int) -> DaskTaskRunner:
     processes, its scheduler and dashboard on 127.0.0.1 only."""
     if address:
         return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"})
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "host": "127.0.0.1",
+            "dashboard_address": "127.0.0.1:0",
+        }
+    )
 
 
 @flow(name="sweep-members")
-def run_members(members: list[Member], params_path: str, sweep_root: str, uri: str, parent_run_id: str, threads: int) -> tuple[list[dict], dict[str, str]]:
+def run_members(
+    members: list[Member], params_path: str, sweep_root: str, uri: str, parent_run_id: str, threads: int
+) -> tuple[list[dict], dict[str, str]]:
     """Submit every member at once; a failed member fails alone (reported, not raised)."""
     futures = {
-        m.name: run_member.with_options(task_run_name=f"member {m.name}").submit(m, params_path, os.path.join(sweep_root, _folder(m.name)), uri, parent_run_id, threads)
+        m.name: run_member.with_options(task_run_name=f"member {m.name}").submit(
+            m, params_path, os.path.join(sweep_root, _folder(m.name)), uri, parent_run_id, threads
+        )
         for m in members
     }
     results, failed = [], {}
@@ -76,22 +88,44 @@ def sweep_gan(
         check_slug("name", name)
     # The scheduler comes from the operator (params.yaml or the environment), never from a
     # parameter: whoever can start a flow run must not make it connect to any address.
-    sweep = load_sweep_config(params_path, grid=grid, overrides=overrides, address=os.environ.get(ADDRESS_ENV) or None, workers=workers)
+    sweep = load_sweep_config(
+        params_path, grid=grid, overrides=overrides, address=os.environ.get(ADDRESS_ENV) or None, workers=workers
+    )
     members = expand_grid(sweep, params_path)  # every member validated before any work
     paths = Paths.at(root)
-    sweep_id = name or f"{time.strftime('sweep-%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"  # unique: two sweeps started together never share a folder
+    sweep_id = (
+        name or f"{time.strftime('sweep-%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    )  # unique: two sweeps started together never share a folder
     n_workers = sweep.workers or os.cpu_count() or 1
     threads = 0 if sweep.address else max(1, (os.cpu_count() or 1) // n_workers)
     uri = tracking_uri(paths.root)
-    params = {"sweep.name": sweep_id, "sweep.members": len(members), "sweep.address": sweep.address or "local", "sweep.workers": n_workers if not sweep.address else "remote"}
-    params |= {f"sweep.grid.{k}": v for k, v in sweep.grid.items()} | {f"sweep.overrides.{k}": v for k, v in sweep.overrides.items()}
-    parent = start_run(paths.root, params, {"prefect_flow_run_id": str(flow_run.id), "entry": "sweep-gan"}, run_name=sweep_id)
+    params = {
+        "sweep.name": sweep_id,
+        "sweep.members": len(members),
+        "sweep.address": sweep.address or "local",
+        "sweep.workers": n_workers if not sweep.address else "remote",
+    }
+    params |= {f"sweep.grid.{k}": v for k, v in sweep.grid.items()} | {
+        f"sweep.overrides.{k}": v for k, v in sweep.overrides.items()
+    }
+    parent = start_run(
+        paths.root, params, {"prefect_flow_run_id": str(flow_run.id), "entry": "sweep-gan"}, run_name=sweep_id
+    )
     log = run_logger()
-    log.info("sweep %s: %d members on %s", sweep_id, len(members), sweep.address or f"a local Dask cluster of {n_workers} workers")
+    log.info(
+        "sweep %s: %d members on %s",
+        sweep_id,
+        len(members),
+        sweep.address or f"a local Dask cluster of {n_workers} workers",
+    )
     with tracked_run(paths, parent, finish=False):  # finished below, or failed if every member failed
         runner = task_runner(sweep.address, n_workers)
-        results, failed = run_members.with_options(task_runner=runner)(members, params_path, str(paths.root / "runs" / sweep_id), uri, parent, threads)
-        report = write_report(sweep_id, results, failed, list(sweep.grid), params_path, dict(sweep.overrides), str(paths.root), parent)
+        results, failed = run_members.with_options(task_runner=runner)(
+            members, params_path, str(paths.root / "runs" / sweep_id), uri, parent, threads
+        )
+        report = write_report(
+            sweep_id, results, failed, list(sweep.grid), params_path, dict(sweep.overrides), str(paths.root), parent
+        )
     c = client(paths.root)
     if not results:
         c.set_tag(parent, "failure_reason", "every member failed")

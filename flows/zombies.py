@@ -21,12 +21,11 @@ SILENCE = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 def ensure_crash_automation() -> bool:
     """Create the automation unless one of that name exists; True when it was created."""
     from prefect.automations import Automation
+    from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.events.actions import ChangeFlowRunState
     from prefect.events.schemas.automations import EventTrigger, Posture
     from prefect.events.schemas.events import ResourceSpecification
-
-    from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         if client.read_automations_by_name(name=NAME):
@@ -36,15 +35,24 @@ def ensure_crash_automation() -> bool:
         description="A flow run that stops sending heartbeats without reaching a final state is marked Crashed.",
         trigger=EventTrigger(
             after={"prefect.flow-run.heartbeat"},
-            expect={"prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                    "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
             match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
             for_each={"prefect.resource.id"},
             posture=Posture.Proactive,
             threshold=1,
             within=SILENCE,
         ),
-        actions=[ChangeFlowRunState(state=StateType.CRASHED, message=f"no heartbeat for {SILENCE.seconds} s: the flow-run process is gone")],
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED, message=f"no heartbeat for {SILENCE.seconds} s: the flow-run process is gone"
+            )
+        ],
     ).create()
     return True
 

@@ -33,7 +33,7 @@ class Callback:
     def on_resume(self, step: int, path: Path) -> None:
         """Training continues from the checkpoint at `path`, made at generator step `step`."""
 
-    def on_end(self, result: "TrainResult") -> None:
+    def on_end(self, result: TrainResult) -> None:
         """Training finished."""
 
 

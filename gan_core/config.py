@@ -8,13 +8,15 @@ the key and what is allowed, before any work starts.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gan_core.errors import ConfigError
+from gan_core.losses import GeneratorLoss
 
 BUILTIN_DATASETS = ("ring8", "grid25", "digits")
 USER_DATA_PLACEHOLDER = "data/user"  # data.path's default: a folder that exists (DVC depends on it), not a dataset
@@ -41,7 +43,7 @@ class DataConfig(_Section):
     image_size: int | None = Field(None, ge=8, le=1024)
 
     @model_validator(mode="after")
-    def _user_dataset_needs_path(self) -> "DataConfig":
+    def _user_dataset_needs_path(self) -> DataConfig:
         if self.name not in BUILTIN_DATASETS and (not self.path or self.path.rstrip("/") == USER_DATA_PLACEHOLDER):
             raise ValueError(
                 f"unknown dataset '{self.name}'; allowed: {', '.join(BUILTIN_DATASETS)}, "
@@ -65,7 +67,7 @@ class ModelConfig(_Section):
 
 class TrainConfig(_Section):
     # ns: minimise -E log D(G(z)) (non-saturating, default); mm: minimise E log(1 - D(G(z))).
-    loss: Literal["ns", "mm"] = "ns"
+    loss: GeneratorLoss = "ns"
     # Discriminator steps per generator step (Algorithm 1's k).
     k: int = Field(1, ge=1, le=100)
     # Generator steps (both learning rates decay to zero over them).
@@ -105,9 +107,11 @@ class TrainConfig(_Section):
     jsd_curve_n: int = Field(4_000, ge=100)
 
     @model_validator(mode="after")
-    def _jsd_on_sample_steps(self) -> "TrainConfig":
+    def _jsd_on_sample_steps(self) -> TrainConfig:
         if self.jsd_every % self.sample_every:
-            raise ValueError(f"jsd_every ({self.jsd_every}) must be 0 or a multiple of train.sample_every ({self.sample_every})")
+            raise ValueError(
+                f"jsd_every ({self.jsd_every}) must be 0 or a multiple of train.sample_every ({self.sample_every})"
+            )
         return self
 
 
@@ -244,18 +248,25 @@ def build_config(raw: Mapping[str, Any] | None = None, overrides: Any = None) ->
         raise ConfigError(format_validation_error(exc)) from None
 
 
+def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """The parameter file as a mapping of sections (missing file → {}): the one place that
+    reads it, for the run config here and the `sweep` section (gan_core.sweep)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config: {path} is not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config: {path} must hold a mapping of sections (data, model, train, evaluate)")
+    return raw
+
+
 def load_config(path: str | Path = "params.yaml", overrides: Any = None) -> Config:
     """Read `params.yaml` (missing file → all defaults) and apply dotted overrides."""
-    path = Path(path)
-    raw: Any = {}
-    if path.exists():
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise ConfigError(f"config: {path} is not valid YAML{where}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config: {path} must hold a mapping of sections (data, model, train, evaluate)")
-        raw.pop("sweep", None)  # what a sweep varies (gan_core.sweep), not part of a run's config
+    raw = read_params(path)
+    raw.pop("sweep", None)  # what a sweep varies (gan_core.sweep), not part of a run's config
     return build_config(raw, overrides)

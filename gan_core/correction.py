@@ -46,7 +46,9 @@ class RejectionSampler:
         return out[:n], len(out) / drawn
 
 
-def rejection_sampler(generator: nn.Module, real_train: np.ndarray, *, seed: int, n_fit: int = 20_000, quantile: float = 0.99) -> RejectionSampler:
+def rejection_sampler(
+    generator: nn.Module, real_train: np.ndarray, *, seed: int, n_fit: int = 20_000, quantile: float = 0.99
+) -> RejectionSampler:
     """Fit the critic on `n_fit` training real samples vs as many generated ones, set M."""
     idx = np.random.default_rng([seed, 31]).choice(len(real_train), size=min(n_fit, len(real_train)), replace=False)
     fake = sample(generator, len(idx), seed=seed + 11)

@@ -17,10 +17,21 @@ from torch import nn
 class CriticEnsemble(nn.Module):
     """C MLP critics on (n, d) inputs → logits (C, n)."""
 
-    def __init__(self, dim: int, scales: list[float], hidden: int = 128, layers: int = 2, n_features: int = 64, generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        dim: int,
+        scales: list[float],
+        hidden: int = 128,
+        layers: int = 2,
+        n_features: int = 64,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         c = len(scales)
-        freqs = torch.randn(c, dim, n_features, generator=generator) * torch.tensor(scales, dtype=torch.float32)[:, None, None]
+        freqs = (
+            torch.randn(c, dim, n_features, generator=generator)
+            * torch.tensor(scales, dtype=torch.float32)[:, None, None]
+        )
         self.register_buffer("freqs", freqs)
         self.register_buffer("uses_features", (torch.tensor(scales) > 0).float()[:, None, None])
         widths = [dim + 2 * n_features] + [hidden] * layers + [1]
@@ -33,7 +44,9 @@ class CriticEnsemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         proj = torch.einsum("nd,cdf->cnf", x, self.freqs)
-        feats = torch.cat([x.expand(len(self.freqs), *x.shape), proj.sin() * self.uses_features, proj.cos() * self.uses_features], -1)
+        feats = torch.cat(
+            [x.expand(len(self.freqs), *x.shape), proj.sin() * self.uses_features, proj.cos() * self.uses_features], -1
+        )
         h = feats
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):

@@ -15,8 +15,8 @@ from typing import Literal
 
 import numpy as np
 
-from gan_core.config import DataConfig
 from gan_core.checkpoint import atomic_write
+from gan_core.config import DataConfig
 from gan_core.errors import DataError
 from gan_core.mixtures import GaussianMixture, grid25, ring8
 
@@ -103,7 +103,9 @@ def _path_digest(path: Path) -> str:
 def check_prepared(ds: Dataset, cfg: DataConfig, seed: int, path: str | Path) -> None:
     """Refuse a prepared file built from another data config, seed or data file."""
     if ds.source != source_key(cfg, seed):
-        raise DataError(f"data: prepared file '{path}' holds '{ds.name}' built from another data config, seed or data file than this run's; run the prepare stage first")
+        raise DataError(
+            f"data: prepared file '{path}' holds '{ds.name}' built from another data config, seed or data file than this run's; run the prepare stage first"
+        )
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +130,13 @@ def resize_images(x: np.ndarray, size: int) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
-    out = F.interpolate(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    out = F.interpolate(
+        torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+        size=(size, size),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     return out.clamp(float(x.min()), float(x.max())).numpy()
 
 
@@ -176,7 +184,9 @@ def check_array(x: np.ndarray, source: str) -> np.ndarray:
     if len(x) < MIN_SAMPLES:
         raise DataError(f"data: '{source}' has {len(x)} samples; at least {MIN_SAMPLES} are needed")
     if x.ndim == 4 and min(x.shape[2:]) < 8:
-        raise DataError(f"data: '{source}' has images of {x.shape[2]}x{x.shape[3]}; allowed: 8x8 or larger (data.image_size resizes them)")
+        raise DataError(
+            f"data: '{source}' has images of {x.shape[2]}x{x.shape[3]}; allowed: 8x8 or larger (data.image_size resizes them)"
+        )
     x = x.astype(np.float32)
     bad = ~np.isfinite(x)
     if bad.any():
@@ -205,15 +215,31 @@ def _read_image_folder(folder: Path, size: int | None = None) -> np.ndarray:
         except Exception as exc:
             skipped.append(f"{f.name} ({type(exc).__name__})")
     if skipped:
-        log.warning("data: skipped %d unreadable file(s) in '%s': %s", len(skipped), folder, ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+        log.warning(
+            "data: skipped %d unreadable file(s) in '%s': %s",
+            len(skipped),
+            folder,
+            ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""),
+        )
     if not images:
         raise DataError(f"data.path: no image in folder '{folder}' can be read")
     mode = "L" if all(im.mode in ("1", "L", "I", "F", "I;16") for im in images) else "RGB"
     sizes = Counter(im.size for im in images)  # (width, height)
     target = (size, size) if size else sizes.most_common(1)[0][0]
     if not size and len(sizes) > 1:
-        log.warning("data: images in '%s' have %d sizes; resized to %dx%d, the most common (set data.image_size to choose)", folder, len(sizes), target[0], target[1])
-    arrays = [np.asarray((im if im.size == target else im.resize(target, Image.Resampling.BILINEAR)).convert(mode), dtype=np.float32) for im in images]
+        log.warning(
+            "data: images in '%s' have %d sizes; resized to %dx%d, the most common (set data.image_size to choose)",
+            folder,
+            len(sizes),
+            target[0],
+            target[1],
+        )
+    arrays = [
+        np.asarray(
+            (im if im.size == target else im.resize(target, Image.Resampling.BILINEAR)).convert(mode), dtype=np.float32
+        )
+        for im in images
+    ]
     x = np.stack(arrays) / 127.5 - 1.0
     return x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
 

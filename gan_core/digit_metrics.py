@@ -16,14 +16,18 @@ from torch import nn
 class DigitClassifier(nn.Module):
     def __init__(self, n_in: int = 64, hidden: int = 128, n_classes: int = 10):
         super().__init__()
-        self.features = nn.Sequential(nn.Flatten(), nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+        self.features = nn.Sequential(
+            nn.Flatten(), nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+        )
         self.head = nn.Linear(hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
 
-def train_digit_classifier(images: np.ndarray, labels: np.ndarray, *, epochs: int = 300, seed: int = 0) -> DigitClassifier:
+def train_digit_classifier(
+    images: np.ndarray, labels: np.ndarray, *, epochs: int = 300, seed: int = 0
+) -> DigitClassifier:
     """Full-batch Adam with weight decay; ~97 % held-out accuracy on sklearn's digits."""
     torch.manual_seed(seed)
     x, y = torch.as_tensor(images, dtype=torch.float32), torch.as_tensor(labels)
@@ -44,10 +48,14 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     w, v = np.linalg.eigh(cov_a)
     root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
+    return float(
+        ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(np.clip(cross, 0, None)).sum()
+    )
 
 
-def digit_metrics(classifier: DigitClassifier, real: np.ndarray, fake: np.ndarray, min_share: float = 0.01) -> dict[str, float]:
+def digit_metrics(
+    classifier: DigitClassifier, real: np.ndarray, fake: np.ndarray, min_share: float = 0.01
+) -> dict[str, float]:
     with torch.no_grad():
         feats_r = classifier.features(torch.as_tensor(real, dtype=torch.float32)).numpy().astype(np.float64)
         fake_t = torch.as_tensor(fake, dtype=torch.float32)

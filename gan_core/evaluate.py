@@ -29,10 +29,25 @@ def _corrected(generator: nn.Module, data: Dataset, cfg: Config, n: int, device)
     fake, rate = sampler.sample(n, seed=cfg.seed + 1)
     if len(fake) < 100:  # a generator far from p_data (e.g. collapsed): nothing to score, and no failure either
         return {"correction_acceptance": rate, "jsd_corrected_n_per_side": len(fake)}
-    est = estimate_jsd(data.heldout[: len(fake)], fake, seed=cfg.seed, device=device, confidence=cfg.evaluate.confidence, steps=cfg.evaluate.jsd_steps)
-    out = {"jsd_corrected": est.nats, "jsd_corrected_ci_low": est.ci_low, "jsd_corrected_ci_high": est.ci_high, "correction_acceptance": rate, "jsd_corrected_n_per_side": len(fake)}
+    est = estimate_jsd(
+        data.heldout[: len(fake)],
+        fake,
+        seed=cfg.seed,
+        device=device,
+        confidence=cfg.evaluate.confidence,
+        steps=cfg.evaluate.jsd_steps,
+    )
+    out = {
+        "jsd_corrected": est.nats,
+        "jsd_corrected_ci_low": est.ci_low,
+        "jsd_corrected_ci_high": est.ci_high,
+        "correction_acceptance": rate,
+        "jsd_corrected_n_per_side": len(fake),
+    }
     if data.mixture is not None:
-        out["high_quality_fraction_corrected"] = mode_metrics(fake[: cfg.evaluate.n_metric_samples], data.mixture).high_quality_fraction
+        out["high_quality_fraction_corrected"] = mode_metrics(
+            fake[: cfg.evaluate.n_metric_samples], data.mixture
+        ).high_quality_fraction
         out["mode_var_min_corrected"] = mode_shape(fake, data.mixture).var_min
     return out
 
@@ -49,7 +64,9 @@ def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> Eval
     n = min(ec.n_jsd, len(data.heldout))
     fake = sample(generator, n, seed=cfg.seed + 1)
     device = next(generator.parameters()).device
-    est = estimate_jsd(data.heldout[:n], fake, seed=cfg.seed, device=device, confidence=ec.confidence, steps=ec.jsd_steps)
+    est = estimate_jsd(
+        data.heldout[:n], fake, seed=cfg.seed, device=device, confidence=ec.confidence, steps=ec.jsd_steps
+    )
     metrics: dict = {**est.as_dict(), "jsd_bits": est.bits, "jsd_confidence": ec.confidence, "jsd_n_per_side": n}
     if ec.correction == "rejection":
         metrics.update(_corrected(generator, data, cfg, n, device))

@@ -19,9 +19,17 @@ import numpy as np
 
 # Config keys that change nothing a run computes: shown, logged or measured only. (`device`
 # too: a run may resume on another device; results are reproducible per device.)
-DISPLAY_ONLY = frozenset({
-    "device", "train.progress", "train.log_every", "train.checkpoint_every", "train.sample_every", "train.jsd_every", "train.jsd_curve_n",
-})
+DISPLAY_ONLY = frozenset(
+    {
+        "device",
+        "train.progress",
+        "train.log_every",
+        "train.checkpoint_every",
+        "train.sample_every",
+        "train.jsd_every",
+        "train.jsd_curve_n",
+    }
+)
 # The sources whose edits change what training computes (the data's code is covered by the
 # prepared data's content hash).
 TRAINING_CODE = ("callbacks.py", "checkpoint.py", "config.py", "losses.py", "models.py", "runtime.py", "train.py")
@@ -63,7 +71,11 @@ def array_digest(*arrays: np.ndarray) -> str:
 
 def run_identity(flat: dict[str, Any], data_digest: str) -> dict[str, str]:
     """{"id", "config", "data", "code"}: the id is the hash of the other three."""
-    parts = {"config": _sha(json.dumps(training_config(flat), sort_keys=True, default=str).encode()), "data": data_digest, "code": code_version()}
+    parts = {
+        "config": _sha(json.dumps(training_config(flat), sort_keys=True, default=str).encode()),
+        "data": data_digest,
+        "code": code_version(),
+    }
     return {"id": _sha(json.dumps(parts, sort_keys=True).encode()), **parts}
 
 

@@ -20,9 +20,9 @@ reporting; `unclipped` keeps the raw value.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -56,19 +56,29 @@ class JSDEstimate:
         return self.nats / LOG2
 
     def as_dict(self) -> dict:
-        return {"jsd": self.nats, "jsd_ci_low": self.ci_low, "jsd_ci_high": self.ci_high, "jsd_unclipped": self.unclipped, "jsd_stderr": self.stderr}
+        return {
+            "jsd": self.nats,
+            "jsd_ci_low": self.ci_low,
+            "jsd_ci_high": self.ci_high,
+            "jsd_unclipped": self.unclipped,
+            "jsd_stderr": self.stderr,
+        }
 
 
 def _as_tensor(x, name: str) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach().float().cpu()
     if t.ndim not in (2, 4) or len(t) < 10:
-        raise DataError(f"estimate_jsd: '{name}' has shape {tuple(t.shape)}; allowed: (n, d) or (n, c, h, w) with n >= 10")
+        raise DataError(
+            f"estimate_jsd: '{name}' has shape {tuple(t.shape)}; allowed: (n, d) or (n, c, h, w) with n >= 10"
+        )
     if not torch.isfinite(t).all():
         raise DataError(f"estimate_jsd: '{name}' contains NaN/Inf values")
     return t
 
 
-def score_logits(real_logits: torch.Tensor, fake_logits: torch.Tensor, confidence: float = 0.95, method: str = "given") -> JSDEstimate:
+def score_logits(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, confidence: float = 0.95, method: str = "given"
+) -> JSDEstimate:
     """JSD̂ = (V̂ + log 4)/2 from logits on unseen samples, with a normal-approximation CI."""
     a = F.logsigmoid(real_logits.double()) + LOG2  # per-sample log(2 D(x)),  x ~ p_data
     b = F.logsigmoid(-fake_logits.double()) + LOG2  # per-sample log(2(1 - D(x))), x ~ p_g
@@ -76,7 +86,17 @@ def score_logits(real_logits: torch.Tensor, fake_logits: torch.Tensor, confidenc
     stderr = 0.5 * math.sqrt(a.var().item() / len(a) + b.var().item() / len(b))
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     clip = lambda v: min(max(v, 0.0), LOG2)  # noqa: E731
-    return JSDEstimate(clip(value), clip(value - z * stderr), clip(value + z * stderr), value, stderr, confidence, len(a), len(b), method)
+    return JSDEstimate(
+        clip(value),
+        clip(value - z * stderr),
+        clip(value + z * stderr),
+        value,
+        stderr,
+        confidence,
+        len(a),
+        len(b),
+        method,
+    )
 
 
 def jsd_from_discriminator(D: nn.Module, real, fake, *, confidence: float = 0.95, batch: int = 8_192) -> JSDEstimate:
@@ -88,7 +108,10 @@ def jsd_from_discriminator(D: nn.Module, real, fake, *, confidence: float = 0.95
     was_training = D.training
     D.eval()
     with torch.no_grad():
-        logits = [torch.cat([D(part.to(device)).float().flatten().cpu() for part in _as_tensor(x, n).split(batch)]) for x, n in ((real, "real"), (fake, "fake"))]
+        logits = [
+            torch.cat([D(part.to(device)).float().flatten().cpu() for part in _as_tensor(x, n).split(batch)])
+            for x, n in ((real, "real"), (fake, "fake"))
+        ]
     D.train(was_training)
     return score_logits(logits[0], logits[1], confidence, method="given discriminator")
 
@@ -105,7 +128,18 @@ def _logits(critic: nn.Module, x: torch.Tensor, batch: int = 16_384) -> torch.Te
         return torch.cat([critic(part) for part in x.split(batch)], dim=1)
 
 
-def _fit_critics(critic: nn.Module, fit: tuple[torch.Tensor, torch.Tensor], sel: tuple[torch.Tensor, torch.Tensor], *, steps: int, batch_size: int, lr: float, eval_every: int, patience: int, gen: torch.Generator) -> None:
+def _fit_critics(
+    critic: nn.Module,
+    fit: tuple[torch.Tensor, torch.Tensor],
+    sel: tuple[torch.Tensor, torch.Tensor],
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    eval_every: int,
+    patience: int,
+    gen: torch.Generator,
+) -> None:
     """Adam on -V (summed over candidates), keeping each candidate's best weights on `sel`."""
     batch_size = min(batch_size, len(fit[0]), len(fit[1]))
     opt = torch.optim.Adam(critic.parameters(), lr=lr)
@@ -186,17 +220,34 @@ def estimate_jsd(
     `real`, `fake`: arrays or tensors (n, d), or (n, c, h, w) for images. Deterministic for
     a fixed seed on a given device. CPU by default."""
     if len(fractions) != 3 or min(fractions) <= 0 or sum(fractions) > 1 + 1e-9:
-        raise ValueError(f"estimate_jsd: fractions {tuple(fractions)}; allowed: three positive parts (fit, select, score) summing to <= 1")
+        raise ValueError(
+            f"estimate_jsd: fractions {tuple(fractions)}; allowed: three positive parts (fit, select, score) summing to <= 1"
+        )
     real_t, fake_t = _as_tensor(real, "real"), _as_tensor(fake, "fake")
     if real_t.shape[1:] != fake_t.shape[1:]:
-        raise DataError(f"estimate_jsd: real samples are {tuple(real_t.shape[1:])} but fake samples are {tuple(fake_t.shape[1:])}")
+        raise DataError(
+            f"estimate_jsd: real samples are {tuple(real_t.shape[1:])} but fake samples are {tuple(fake_t.shape[1:])}"
+        )
     device = torch.device(device) if device is not None else torch.device("cpu")
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # conv critic initialisation
     parts_r = [real_t[i] for i in _split(len(real_t), fractions, gen)]
     parts_f = [fake_t[i] for i in _split(len(fake_t), fractions, gen)]
-    critic = _fit_stacked(parts_r[:2], parts_f[:2], gen=gen, device=device, scales=scales, hidden=hidden, layers=layers, n_features=n_features,
-                          steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, patience=patience)
+    critic = _fit_stacked(
+        parts_r[:2],
+        parts_f[:2],
+        gen=gen,
+        device=device,
+        scales=scales,
+        hidden=hidden,
+        layers=layers,
+        n_features=n_features,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        patience=patience,
+    )
     return score_logits(critic.logits(parts_r[2]), critic.logits(parts_f[2]), confidence, critic.method)
 
 
@@ -220,7 +271,22 @@ class StackedCritic:
         return self.weights @ _logits(self.net, x.to(self.device)).cpu() + self.bias
 
 
-def _fit_stacked(real: Sequence[torch.Tensor], fake: Sequence[torch.Tensor], *, gen: torch.Generator, device: torch.device, scales, hidden, layers, n_features, steps, batch_size, lr, eval_every, patience) -> StackedCritic:
+def _fit_stacked(
+    real: Sequence[torch.Tensor],
+    fake: Sequence[torch.Tensor],
+    *,
+    gen: torch.Generator,
+    device: torch.device,
+    scales,
+    hidden,
+    layers,
+    n_features,
+    steps,
+    batch_size,
+    lr,
+    eval_every,
+    patience,
+) -> StackedCritic:
     """Fit the candidates on real[0] vs fake[0], early-stop and stack them on real[1] vs fake[1]."""
     mean = std = None
     if real[0].ndim == 4:
@@ -237,13 +303,31 @@ def _fit_stacked(real: Sequence[torch.Tensor], fake: Sequence[torch.Tensor], *, 
         method = f"stacked MLP critics, Fourier scales {tuple(scales)}"
     net.to(device)
     real, fake = [p.to(device) for p in real], [p.to(device) for p in fake]
-    _fit_critics(net, (real[0], fake[0]), (real[1], fake[1]), steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, patience=patience, gen=gen)
+    _fit_critics(
+        net,
+        (real[0], fake[0]),
+        (real[1], fake[1]),
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        patience=patience,
+        gen=gen,
+    )
     net.eval()
     w, b = _stack(_logits(net, real[1]).cpu(), _logits(net, fake[1]).cpu())
     return StackedCritic(net, w, b, mean, std, device, method)
 
 
-def fit_critic(real, fake, *, seed: int = 0, device: str | torch.device | None = None, select_fraction: float = 0.3, steps: int = 2_000) -> StackedCritic:
+def fit_critic(
+    real,
+    fake,
+    *,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    select_fraction: float = 0.3,
+    steps: int = 2_000,
+) -> StackedCritic:
     """The estimator's critic fitted on all of `real` vs `fake` (fit / select split, no score
     split), for uses that need D ≈ D* itself, e.g. discriminator-driven sampling."""
     real_t, fake_t = _as_tensor(real, "real"), _as_tensor(fake, "fake")
@@ -253,5 +337,18 @@ def fit_critic(real, fake, *, seed: int = 0, device: str | torch.device | None =
     fr = (1 - select_fraction, select_fraction, 0.0)
     parts_r = [real_t[i] for i in _split(len(real_t), fr, gen)[:2]]
     parts_f = [fake_t[i] for i in _split(len(fake_t), fr, gen)[:2]]
-    return _fit_stacked(parts_r, parts_f, gen=gen, device=device, scales=DEFAULT_SCALES, hidden=64, layers=2, n_features=32,
-                        steps=steps, batch_size=512, lr=3e-3, eval_every=100, patience=6)
+    return _fit_stacked(
+        parts_r,
+        parts_f,
+        gen=gen,
+        device=device,
+        scales=DEFAULT_SCALES,
+        hidden=64,
+        layers=2,
+        n_features=32,
+        steps=steps,
+        batch_size=512,
+        lr=3e-3,
+        eval_every=100,
+        patience=6,
+    )

@@ -45,7 +45,9 @@ def _truncated_variance(dim: int, n_std: float) -> float:
     import torch
 
     def chi2_cdf(x: float, k: int) -> float:  # the regularised lower incomplete gamma P(k/2, x/2)
-        return float(torch.special.gammainc(torch.tensor(k / 2, dtype=torch.float64), torch.tensor(x / 2, dtype=torch.float64)))
+        return float(
+            torch.special.gammainc(torch.tensor(k / 2, dtype=torch.float64), torch.tensor(x / 2, dtype=torch.float64))
+        )
 
     c = n_std**2
     return chi2_cdf(c, dim + 2) / chi2_cdf(c, dim)
@@ -85,4 +87,6 @@ def mode_shape(samples: np.ndarray, mixture: GaussianMixture, n_std: float = 3.0
     if not len(seen):
         return ModeShape(float("nan"), float("nan"), float("nan"), per_mode)
     flat = seen.ravel()
-    return ModeShape(float(seen[:, 0].mean()), float(seen[:, 1].mean()), float(flat[np.abs(np.log(flat)).argmax()]), per_mode)
+    return ModeShape(
+        float(seen[:, 0].mean()), float(seen[:, 1].mean()), float(flat[np.abs(np.log(flat)).argmax()]), per_mode
+    )

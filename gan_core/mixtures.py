@@ -21,7 +21,7 @@ class GaussianMixture:
     weights: np.ndarray
 
     @classmethod
-    def isotropic(cls, centres, std: float, weights=None) -> "GaussianMixture":
+    def isotropic(cls, centres, std: float, weights=None) -> GaussianMixture:
         centres = np.asarray(centres, dtype=np.float64)
         m = len(centres)
         w = np.full(m, 1.0 / m) if weights is None else np.asarray(weights, dtype=np.float64)

@@ -77,7 +77,11 @@ class ConvGenerator(nn.Module):
         n_up, self.base_h, self.base_w = _conv_plan(self.h, self.w)
         width = channels * 2 ** (n_up - 1)
         self.z_dim = z_dim
-        self.project = nn.Sequential(nn.Linear(z_dim, width * self.base_h * self.base_w), nn.BatchNorm1d(width * self.base_h * self.base_w), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Linear(z_dim, width * self.base_h * self.base_w),
+            nn.BatchNorm1d(width * self.base_h * self.base_w),
+            nn.ReLU(),
+        )
         self.width = width
         mods: list[nn.Module] = []
         for _ in range(n_up - 1):

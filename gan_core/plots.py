@@ -5,8 +5,8 @@ Pure matplotlib (Agg backend), no tracking code: callers decide where files go.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import matplotlib
 
@@ -19,7 +19,9 @@ from gan_core.checkpoint import atomic_write  # noqa: E402
 from gan_core.mixtures import GaussianMixture  # noqa: E402
 
 
-def scatter_figure(samples: np.ndarray, mixture: GaussianMixture | None = None, real: np.ndarray | None = None, title: str = "") -> Figure:
+def scatter_figure(
+    samples: np.ndarray, mixture: GaussianMixture | None = None, real: np.ndarray | None = None, title: str = ""
+) -> Figure:
     fig, ax = plt.subplots(figsize=(5, 5))
     if real is not None:
         ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
@@ -33,7 +35,14 @@ def scatter_figure(samples: np.ndarray, mixture: GaussianMixture | None = None, 
     return fig
 
 
-def mode_zoom_figure(real: np.ndarray, fake: np.ndarray, mixture: GaussianMixture, n_std: float = 5.0, per_mode: int = 400, title: str = "") -> Figure:
+def mode_zoom_figure(
+    real: np.ndarray,
+    fake: np.ndarray,
+    mixture: GaussianMixture,
+    n_std: float = 5.0,
+    per_mode: int = 400,
+    title: str = "",
+) -> Figure:
     """One panel per mode at the mode's own scale (±`n_std` σ): held-out real samples against
     generated ones, with the data's 1σ and 2σ circles. A mode squeezed into a line or spread
     into a blob shows here, where a whole-plane scatter shows only a dot."""
@@ -47,7 +56,9 @@ def mode_zoom_figure(real: np.ndarray, fake: np.ndarray, mixture: GaussianMixtur
     for i, (ax, centre, std) in enumerate(zip(axes.ravel(), mixture.centres, mixture.stds)):
         for pts, colour, label in ((real, "tab:blue", "real (held out)"), (fake, "tab:orange", "generated")):
             near = pts[np.abs(pts[:, :2] - centre[:2]).max(1) <= n_std * std][:per_mode]
-            ax.scatter((near[:, 0] - centre[0]) / std, (near[:, 1] - centre[1]) / std, s=1.5, c=colour, alpha=0.5, label=label)
+            ax.scatter(
+                (near[:, 0] - centre[0]) / std, (near[:, 1] - centre[1]) / std, s=1.5, c=colour, alpha=0.5, label=label
+            )
         for r in (1, 2):
             ax.plot(r * np.cos(theta), r * np.sin(theta), c="k", lw=0.5, alpha=0.6)
         ax.set_xlim(-n_std, n_std)
@@ -95,7 +106,10 @@ def samples_figure(samples: np.ndarray, mixture: GaussianMixture | None = None, 
     return scatter_figure(samples[:, :2], mixture, title=title)
 
 
-def curves_figure(history: Mapping[str, Sequence[float]], keys: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")) -> Figure:
+def curves_figure(
+    history: Mapping[str, Sequence[float]],
+    keys: Sequence[str] = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"),
+) -> Figure:
     steps = np.asarray(history["step"])
     keys = [k for k in keys if k in history]
     fig, axes = plt.subplots(len(keys), 1, figsize=(6, 1.8 * len(keys)), sharex=True)

@@ -11,7 +11,6 @@ import torch
 
 from gan_core.errors import ConfigError
 
-
 THREADS_ENV = "GAN_THREADS"
 
 
@@ -52,7 +51,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"config: 'device': '{name}' asked for, but no CUDA device is present; allowed here: auto, cpu")
+        raise ConfigError(
+            f"config: 'device': '{name}' asked for, but no CUDA device is present; allowed here: auto, cpu"
+        )
     return device
 
 
@@ -66,5 +67,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     if precision == "fp32" or (precision == "auto" and not cuda_bf16):
         return None
     if device.type == "cuda" and not cuda_bf16:
-        raise ConfigError(f"config: 'train.precision': bf16 asked for, but {torch.cuda.get_device_name(device)} does not support it; allowed here: auto, fp32")
+        raise ConfigError(
+            f"config: 'train.precision': bf16 asked for, but {torch.cuda.get_device_name(device)} does not support it; allowed here: auto, fp32"
+        )
     return torch.bfloat16

@@ -7,15 +7,15 @@ config (`Config`), so a sweep's settings never change a single run's params or c
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from gan_core.config import _Section, format_validation_error, load_config
+from gan_core.config import _Section, format_validation_error, load_config, read_params
 from gan_core.errors import ConfigError
 
 MAX_MEMBERS = 1000
@@ -52,9 +52,7 @@ class Member:
 
 def load_sweep_config(path: str | Path = "params.yaml", **given: Any) -> SweepConfig:
     """The `sweep` section of `path`, with non-None keyword values (flow parameters) on top."""
-    path = Path(path)
-    raw = (yaml.safe_load(path.read_text()) or {}).get("sweep", {}) if path.exists() else {}
-    raw = dict(raw or {})
+    raw = dict(read_params(path).get("sweep") or {})
     for key, value in given.items():
         if value is not None:  # given overrides add to (and win over) the file's
             raw[key] = {**(raw.get(key) or {}), **value} if key == "overrides" else value
@@ -87,10 +85,21 @@ def summarise(results: list[Mapping[str, Any]], by: list[str]) -> pd.DataFrame:
     if df.empty:
         return df
     agg: dict[str, tuple[str, str]] = {
-        "members": ("jsd", "size"), "jsd_mean": ("jsd", "mean"), "jsd_worst": ("jsd", "max"), "jsd_std": ("jsd", "std"),
-        "jsd_ci_low_mean": ("jsd_ci_low", "mean"), "jsd_ci_high_mean": ("jsd_ci_high", "mean"),
+        "members": ("jsd", "size"),
+        "jsd_mean": ("jsd", "mean"),
+        "jsd_worst": ("jsd", "max"),
+        "jsd_std": ("jsd", "std"),
+        "jsd_ci_low_mean": ("jsd_ci_low", "mean"),
+        "jsd_ci_high_mean": ("jsd_ci_high", "mean"),
     }
-    for col in ("modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "train_seconds", "eval_seconds"):
+    for col in (
+        "modes_covered",
+        "high_quality_fraction",
+        "mode_var_min",
+        "mode_var_max",
+        "train_seconds",
+        "eval_seconds",
+    ):
         if col in df:
             agg[f"{col}_mean"] = (col, "mean")
     out = df.groupby(by, dropna=False).agg(**agg).reset_index()

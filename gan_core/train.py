@@ -12,24 +12,30 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from gan_core.callbacks import Callback, CallbackList
-from gan_core.checkpoint import config_mismatch, load_checkpoint, save_checkpoint
+from gan_core.checkpoint import (
+    config_mismatch,
+    load_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+    training_state,
+)
 from gan_core.config import Config
 from gan_core.datasets import Dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.identity import identity_difference, run_identity
-from gan_core.losses import discriminator_loss, generator_loss
+from gan_core.losses import GeneratorLoss, discriminator_loss, generator_loss
 from gan_core.models import build_models
 from gan_core.runtime import autocast_dtype, resolve_device, seed_everything
 
@@ -55,7 +61,12 @@ class TrainResult:
 
 
 def discriminator_step(
-    D: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, fake: torch.Tensor, r1: float = 0.0, amp: torch.dtype | None = None,
+    D: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    fake: torch.Tensor,
+    r1: float = 0.0,
+    amp: torch.dtype | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One ascent step on V for D: maximise log D(x) + log(1 - D(fake)). Returns (loss, real logits).
 
@@ -78,6 +89,84 @@ def discriminator_step(
     return loss.detach(), real_logits.detach()
 
 
+def generator_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt: torch.optim.Optimizer,
+    z: torch.Tensor,
+    loss: GeneratorLoss,
+    amp: torch.dtype | None = None,
+    *,
+    update: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One descent step for G on `loss` (ns or mm, see losses.py). Returns (loss, logits of
+    D(G(z)), G's gradient norm); `update=False` measures the gradient without stepping."""
+    D.requires_grad_(False)  # the gradient flows through D to G; D's own weights are not G's to change
+    try:
+        with _autocast(z.device, amp):
+            logits = D(G(z)).float()
+        g_loss = generator_loss(logits, loss)
+        opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        grad_norm = torch.nn.utils.get_total_norm([p.grad for p in G.parameters() if p.grad is not None])
+        if update:
+            opt.step()
+    finally:
+        D.requires_grad_(True)
+    return g_loss.detach(), logits.detach(), grad_norm.detach()
+
+
+@dataclass
+class GAN:
+    """What one iteration of Algorithm 1 updates: both networks, their optimisers, and the
+    moving average of G's weights used for sampling (None when train.ema is 0)."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    G_ema: nn.Module | None = None
+
+    def parts(self) -> dict[str, Any]:  # by their keys in the checkpoint dict
+        return {
+            "generator": self.G,
+            "generator_ema": self.G_ema,
+            "discriminator": self.D,
+            "opt_g": self.opt_g,
+            "opt_d": self.opt_d,
+        }
+
+
+def gan_step(
+    gan: GAN,
+    real: Callable[[], torch.Tensor],
+    noise: Callable[[], torch.Tensor],
+    *,
+    k: int,
+    loss: GeneratorLoss,
+    r1: float,
+    ema: float,
+    amp: torch.dtype | None = None,
+) -> torch.Tensor:
+    """One iteration of Algorithm 1 (Goodfellow et al. 2014), each minibatch fresh from
+    `real()` and `noise()`. Returns the diagnostics (DIAGNOSTICS order, on the device)."""
+    # (1) k times, update D: maximise log D(x) + log(1 - D(G(z))).
+    for _ in range(k):
+        x, z = real(), noise()
+        with torch.no_grad(), _autocast(x.device, amp):
+            fake = gan.G(z)
+        d_loss, real_logits = discriminator_step(gan.D, gan.opt_d, x, fake, r1, amp)
+    # (2) once, update G: minimise log(1 - D(G(z))) (mm), or maximise log D(G(z)) (ns).
+    g_loss, fake_logits, grad_norm = generator_step(gan.G, gan.D, gan.opt_g, noise(), loss, amp)
+    if gan.G_ema is not None:  # sample from an average of G's recent weights
+        with torch.no_grad():
+            for avg, p in zip(gan.G_ema.parameters(), gan.G.parameters()):
+                avg.lerp_(p, 1.0 - ema)
+    return torch.stack(
+        [d_loss, g_loss, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), grad_norm]
+    )
+
+
 def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
@@ -97,25 +186,10 @@ def sample(generator: nn.Module, n: int, *, seed: int = 0, batch: int = 8_192) -
     return torch.cat(out).numpy()
 
 
-def restore_rng(rng: torch.Generator, saved: torch.Tensor, *, reseed: int) -> bool:
-    """Set the loop generator from a checkpoint's state, wherever the state was loaded.
-
-    A generator's state is a CPU byte tensor on every device (a checkpoint loaded with
-    `map_location="cuda"` has it on the GPU), and its layout depends on the device kind that
-    made it: a CPU generator's does not fit a CUDA one. A state that does not fit (a run resumed
-    on another kind of device) reseeds the stream with `reseed` and says so; the weights and the
-    optimisers still resume exactly. Returns whether the saved stream was continued.
-    """
-    saved = saved.detach().to("cpu", torch.uint8)
-    if saved.numel() == rng.get_state().numel():
-        rng.set_state(saved)
-        return True
-    log.warning("checkpoint: its noise stream was made on another kind of device; continuing with a fresh stream (seed %d)", reseed)
-    rng.manual_seed(reseed)
-    return False
-
-
 class _Trainer:
+    """A run of Algorithm 1 over `train.steps` generator steps: builds the GAN, resumes it from
+    its checkpoint, sets the schedules (learning rates, R1) and hands diagnostics to callbacks."""
+
     def __init__(self, cfg: Config, data: Dataset, checkpoint_dir: Path | None, callbacks: CallbackList):
         self.cfg, self.tc = cfg, cfg.train
         self.device = resolve_device(cfg.device)
@@ -124,19 +198,23 @@ class _Trainer:
         self.identity = run_identity(cfg.flat(), data.digest)
         self.checkpoint_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
         seed_everything(cfg.seed)
-        self.G, self.D = (m.to(self.device) for m in build_models(cfg.model, data.sample_shape))
+        G, D = (m.to(self.device) for m in build_models(cfg.model, data.sample_shape))
         self.real = torch.as_tensor(data.train, device=self.device)
         if data.kind == "vector":  # both networks see unit-scale coordinates
             mean, std = self.real.mean(0), self.real.std(0)
-            self.G.set_data_stats(mean, std)
-            self.D.set_data_stats(mean, std)
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if self.tc.ema > 0 else None  # after the stats are set
+            G.set_data_stats(mean, std)
+            D.set_data_stats(mean, std)
         betas = (self.tc.beta1, self.tc.beta2)
         # Fused Adam: one kernel per step for all parameters instead of a Python loop over them.
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.tc.lr_g, betas=betas, fused=True)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.tc.lr_d, betas=betas, fused=True)
-        self.g_params = list(self.G.parameters())
-        self.g_ema_params = list(self.G_ema.parameters()) if self.G_ema is not None else []
+        self.gan = GAN(
+            G,
+            D,
+            torch.optim.Adam(G.parameters(), lr=self.tc.lr_g, betas=betas, fused=True),
+            torch.optim.Adam(D.parameters(), lr=self.tc.lr_d, betas=betas, fused=True),
+            G_ema=copy.deepcopy(G).requires_grad_(False)
+            if self.tc.ema > 0
+            else None,  # after the stats are set: its buffers are G's
+        )
         # Data pre-placed on the device (above); one device generator drives minibatches and noise.
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_z = torch.randn(N_FIXED_NOISE, cfg.model.z_dim, generator=self.rng, device=self.device)
@@ -145,21 +223,11 @@ class _Trainer:
         self.resumed_from: int | None = None
         self.last_checkpoint_step: int | None = None
 
-    # -- checkpoints -------------------------------------------------------------------
-    def state(self) -> dict:
-        return {
-            "step": self.step,
-            "generator": self.G.state_dict(),
-            "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
-            "discriminator": self.D.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "rng": {"loop": self.rng.get_state(), "torch": torch.get_rng_state()},
-            "config": self.cfg.to_dict(),
-            "history": self.history,
-            "identity": self.identity,
-        }
+    @property
+    def sampler(self) -> nn.Module:  # the generator to sample from
+        return self.gan.G_ema if self.gan.G_ema is not None else self.gan.G
 
+    # -- checkpoints -------------------------------------------------------------------
     def try_resume(self) -> None:
         if self.checkpoint_path is None or not self.checkpoint_path.exists():
             return
@@ -172,18 +240,12 @@ class _Trainer:
             )
         other = identity_difference(state["identity"], self.identity)
         if other:
-            raise CheckpointError(f"checkpoint: '{self.checkpoint_path}' belongs to another run (its {other} differ), refusing to resume; delete it")
-        try:
-            self.G.load_state_dict(state["generator"])
-            self.D.load_state_dict(state["discriminator"])
-            if self.G_ema is not None:
-                self.G_ema.load_state_dict(state["generator_ema"])
-            self.opt_g.load_state_dict(state["opt_g"])
-            self.opt_d.load_state_dict(state["opt_d"])
-            restore_rng(self.rng, state["rng"]["loop"], reseed=self.cfg.seed + int(state["step"]))
-            torch.set_rng_state(state["rng"]["torch"].cpu())
-        except (RuntimeError, KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint: '{self.checkpoint_path}' does not fit the models ({type(exc).__name__}); it was tampered with or made by another version") from None
+            raise CheckpointError(
+                f"checkpoint: '{self.checkpoint_path}' belongs to another run (its {other} differ), refusing to resume; delete it"
+            )
+        restore_training_state(
+            state, self.gan.parts(), self.rng, reseed=self.cfg.seed + int(state["step"]), path=self.checkpoint_path
+        )
         self.history = {k: list(v) for k, v in state["history"].items()}
         self.step = self.resumed_from = self.last_checkpoint_step = int(state["step"])
         log.info("resuming from step %d (%s)", self.step, self.checkpoint_path)
@@ -192,17 +254,23 @@ class _Trainer:
     def save(self) -> None:
         if self.checkpoint_path is None:
             return
-        save_checkpoint(self.checkpoint_path, self.state())
+        save_checkpoint(
+            self.checkpoint_path,
+            training_state(self.step, self.gan.parts(), self.rng, self.cfg.to_dict(), self.history, self.identity),
+        )
         self.last_checkpoint_step = self.step
         self.callbacks.on_checkpoint(self.step, self.checkpoint_path)
 
-    # -- the loop ----------------------------------------------------------------------
+    # -- schedules and minibatches -----------------------------------------------------
     def _set_lr(self) -> None:
         if self.tc.lr_decay == "none":
             return
         left = 1.0 - self.step / self.tc.steps  # linear: 1 at the start, 0 at the last step
         d_end = self.tc.lr_d_end  # D may keep part of its rate, to go on tracking D*
-        for opt, lr in ((self.opt_g, self.tc.lr_g * left), (self.opt_d, self.tc.lr_d * (d_end + (1.0 - d_end) * left))):
+        for opt, lr in (
+            (self.gan.opt_g, self.tc.lr_g * left),
+            (self.gan.opt_d, self.tc.lr_d * (d_end + (1.0 - d_end) * left)),
+        ):
             for group in opt.param_groups:
                 group["lr"] = lr
 
@@ -212,38 +280,11 @@ class _Trainer:
             return tc.r1
         return tc.r1 * (tc.r1_end / tc.r1) ** (self.step / max(1, tc.steps - 1))
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.randint(len(self.real), (self.tc.batch_size,), generator=self.rng, device=self.device)
-        z = torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
-        return self.real[idx], z
+    def _real(self) -> torch.Tensor:
+        return self.real[torch.randint(len(self.real), (self.tc.batch_size,), generator=self.rng, device=self.device)]
 
-    def _iteration(self) -> torch.Tensor:
-        """One generator step with its k discriminator steps; returns diagnostics (device)."""
-        G, D, k = self.G, self.D, self.tc.k
-        # (1) Update D k times: maximise log D(x) + log(1 - D(G(z))) on fresh minibatches.
-        D.requires_grad_(True)
-        for _ in range(k):
-            x, z = self._batch()
-            with torch.no_grad(), _autocast(self.device, self.amp):
-                fake = G(z)
-            d_loss, real_logits = discriminator_step(D, self.opt_d, x, fake, self._r1(), self.amp)
-        # (2) Update G once: minimise -log D(G(z)) (ns) or log(1 - D(G(z))) (mm).
-        D.requires_grad_(False)
-        z = torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
-        with _autocast(self.device, self.amp):
-            g_logits = D(G(z)).float()
-        g_loss = generator_loss(g_logits, self.tc.loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        grad_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in self.g_params if p.grad is not None])))
-        self.opt_g.step()
-        if self.G_ema is not None:  # its buffers (the data's mean and std) are G's, copied once at start
-            with torch.no_grad():
-                torch._foreach_lerp_(self.g_ema_params, self.g_params, 1.0 - self.tc.ema)
-        return torch.stack([
-            d_loss, g_loss.detach(), torch.sigmoid(real_logits).mean(),
-            torch.sigmoid(g_logits.detach()).mean(), grad_norm.detach(),
-        ])
+    def _noise(self) -> torch.Tensor:
+        return torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
 
     def _flush(self, rows: list[torch.Tensor], first_step: int) -> None:
         """One host sync for a batch of steps; detect divergence at the exact step."""
@@ -256,7 +297,9 @@ class _Trainer:
             if not np.isfinite(row).all():
                 name = DIAGNOSTICS[int(np.argmin(np.isfinite(row)))]
                 kept = f"step {self.last_checkpoint_step}" if self.last_checkpoint_step is not None else "none written"
-                raise DivergenceError(f"training diverged at step {step}: {name} is {row[DIAGNOSTICS.index(name)]}; last good checkpoint: {kept}")
+                raise DivergenceError(
+                    f"training diverged at step {step}: {name} is {row[DIAGNOSTICS.index(name)]}; last good checkpoint: {kept}"
+                )
             metrics = dict(zip(DIAGNOSTICS, map(float, row)))
             self.history["step"].append(step)
             for key, value in metrics.items():
@@ -268,11 +311,15 @@ class _Trainer:
         start_step, counts = self.step, {"d": 0, "g": 0}
         bar = _progress(tc.progress, tc.steps, self.step, self.cfg.data.name, self.cfg.train.loss)
         rows: list[torch.Tensor] = []
-        self.callbacks.on_start(self.G_ema if self.G_ema is not None else self.G, self.D)
+        self.callbacks.on_start(self.sampler, self.gan.D)
         t0 = time.perf_counter()
         while self.step < tc.steps:
             self._set_lr()
-            rows.append(self._iteration())
+            rows.append(
+                gan_step(
+                    self.gan, self._real, self._noise, k=tc.k, loss=tc.loss, r1=self._r1(), ema=tc.ema, amp=self.amp
+                )
+            )
             counts["d"] += tc.k
             counts["g"] += 1
             self.step += 1
@@ -281,7 +328,9 @@ class _Trainer:
                 self._flush(rows, self.step - len(rows) + 1)
                 if bar is not None:
                     bar.update(self.step - bar.n)
-                    bar.set_postfix(d_loss=f"{self.history['d_loss'][-1]:.3f}", d_fake=f"{self.history['d_fake'][-1]:.3f}")
+                    bar.set_postfix(
+                        d_loss=f"{self.history['d_loss'][-1]:.3f}", d_fake=f"{self.history['d_fake'][-1]:.3f}"
+                    )
             if done or self.step % tc.sample_every == 0:
                 self.callbacks.on_samples(self.step, self._fixed_samples())
             if done or self.step % tc.checkpoint_every == 0:
@@ -289,16 +338,23 @@ class _Trainer:
         if bar is not None:
             bar.close()
         result = TrainResult(
-            generator=self.G_ema if self.G_ema is not None else self.G, discriminator=self.D,
-            history=self.history, steps=self.step, d_steps=counts["d"], g_steps=counts["g"],
-            seconds=time.perf_counter() - t0, resumed_from=self.resumed_from, config=self.cfg.to_dict(), identity=self.identity,
+            generator=self.sampler,
+            discriminator=self.gan.D,
+            history=self.history,
+            steps=self.step,
+            d_steps=counts["d"],
+            g_steps=counts["g"],
+            seconds=time.perf_counter() - t0,
+            resumed_from=self.resumed_from,
+            config=self.cfg.to_dict(),
+            identity=self.identity,
         )
         log.info("trained %d generator steps (%d new) in %.1fs", self.step, self.step - start_step, result.seconds)
         self.callbacks.on_end(result)
         return result
 
     def _fixed_samples(self) -> np.ndarray:
-        G = self.G_ema if self.G_ema is not None else self.G
+        G = self.sampler
         G.eval()
         with torch.no_grad():
             out = G(self.fixed_z).float().cpu().numpy()
@@ -333,15 +389,15 @@ def generator_grad_norm_at_start(cfg: Config, data: Dataset, d_steps: int = 200)
     """Generator gradient norm after `d_steps` D-only steps (D confidently rejects fakes).
 
     Shows MM saturating vs NS on the same initialisation: call with train.loss = mm and ns.
+    The steps are the loop's own (`discriminator_step`, `generator_step`), without R1, which
+    would hold D back from the confident rejection this measures.
     """
     tr = _Trainer(cfg, data, None, CallbackList())
+    G, D = tr.gan.G, tr.gan.D
     for _ in range(d_steps):
-        x, z = tr._batch()
+        x, z = tr._real(), tr._noise()
         with torch.no_grad():
-            fake = tr.G(z)
-        discriminator_step(tr.D, tr.opt_d, x, fake)
-    z = torch.randn(tr.tc.batch_size, cfg.model.z_dim, generator=tr.rng, device=tr.device)
-    g_loss = generator_loss(tr.D(tr.G(z)), cfg.train.loss)
-    tr.G.zero_grad(set_to_none=True)
-    g_loss.backward()
-    return float(math.sqrt(sum(float(p.grad.pow(2).sum()) for p in tr.G.parameters() if p.grad is not None)))
+            fake = G(z)
+        discriminator_step(D, tr.gan.opt_d, x, fake, 0.0, tr.amp)
+    _, _, grad_norm = generator_step(G, D, tr.gan.opt_g, tr._noise(), cfg.train.loss, tr.amp, update=False)
+    return float(grad_norm)

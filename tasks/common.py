@@ -9,23 +9,34 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
 from gan_core.checkpoint import atomic_write
-from gan_core.config import Config, load_config
-from gan_core.errors import GanPipelineError
-from tasks.guard import check_flow_paths
+from gan_core.config import USER_DATA_PLACEHOLDER, Config, load_config
+from gan_core.errors import ConfigError, GanPipelineError
+from tasks.guard import check_flow_paths, check_inside
 
 
-def load_run_config(params_path: str | Path, overrides: dict[str, Any] | None, root: str | Path) -> Config:
-    """params.yaml + dotted overrides, validated exactly like the file, after the flow's path
-    parameters are checked (tasks/guard.py): a bad one fails here, before any work."""
+def load_run_config(
+    params_path: str | Path, overrides: dict[str, Any] | None, root: str | Path, cfg: Config | None = None
+) -> Config:
+    """The run's config, after the flow's path parameters are checked (tasks/guard.py): `cfg`
+    when the caller built it (the outermost entry point builds it once and passes it down),
+    else params.yaml + dotted overrides, validated exactly like the file. A bad value fails
+    here, before any work."""
     check_flow_paths(root, params_path, overrides)
-    return load_config(params_path, overrides or None)
+    if cfg is None:
+        return load_config(params_path, overrides or None)
+    if overrides:
+        raise ConfigError("overrides: give either a built config (cfg) or overrides, not both")
+    if cfg.data.path and cfg.data.path != USER_DATA_PLACEHOLDER:
+        check_inside("data.path", cfg.data.path)
+    return cfg
 
 
 def retry_transient_only(task, task_run, state) -> bool:

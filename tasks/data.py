@@ -31,5 +31,12 @@ def prepare_dataset(cfg: Config, out: Path) -> str:
         return str(out)
     data = load_dataset(cfg.data, cfg.seed)
     save_prepared(data, out)
-    run_logger().info("prepared %s: %d train / %d held-out samples of shape %s → %s", data.name, len(data.train), len(data.heldout), data.sample_shape, out)
+    run_logger().info(
+        "prepared %s: %d train / %d held-out samples of shape %s → %s",
+        data.name,
+        len(data.train),
+        len(data.heldout),
+        data.sample_shape,
+        out,
+    )
     return str(out)

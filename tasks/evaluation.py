@@ -19,8 +19,8 @@ from gan_core.checkpoint import load_generator
 from gan_core.config import Config
 from gan_core.datasets import check_prepared, load_prepared
 from gan_core.errors import CheckpointError
-from gan_core.identity import identity_difference, run_identity
 from gan_core.evaluate import evaluate_generator
+from gan_core.identity import identity_difference, run_identity
 from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
 from gan_core.runtime import resolve_device, use_threads
 from tasks.common import progress_logger, retry_transient_only, run_logger, write_json
@@ -40,21 +40,39 @@ def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
     generator, saved = load_generator(paths.generator, map_location=resolve_device(cfg.device))
     other = identity_difference(saved.get("identity", {}), run_identity(cfg.flat(), data.digest))
     if other:
-        raise CheckpointError(f"generator: '{paths.generator}' was made by another run (its {other} differ from this run's); run the train stage first")
+        raise CheckpointError(
+            f"generator: '{paths.generator}' was made by another run (its {other} differ from this run's); run the train stage first"
+        )
     say = progress_logger()
     ev = cfg.evaluate
-    say.info("evaluate-gan: fitting a fresh critic on %d held-out real vs %d generated samples (JSD̂, up to %d steps)%s%s",
-             min(ev.n_jsd, len(data.heldout)), ev.n_jsd, ev.jsd_steps, "; modes, 3σ and per-mode shape" if data.mixture is not None else "",
-             "; then discriminator rejection sampling, scored the same way" if ev.correction == "rejection" else "")
+    say.info(
+        "evaluate-gan: fitting a fresh critic on %d held-out real vs %d generated samples (JSD̂, up to %d steps)%s%s",
+        min(ev.n_jsd, len(data.heldout)),
+        ev.n_jsd,
+        ev.jsd_steps,
+        "; modes, 3σ and per-mode shape" if data.mixture is not None else "",
+        "; then discriminator rejection sampling, scored the same way" if ev.correction == "rejection" else "",
+    )
     t0 = time.perf_counter()
     metrics, shown, fake = evaluate_generator(generator, data, cfg)
     say.info("evaluate-gan: done in %.0f s", time.perf_counter() - t0)
     write_json(paths.metrics, metrics)
     title = f"{data.name} · {cfg.train.loss} · k={cfg.train.k} · JSD {metrics['jsd']:.4f} nats"
     save_figure(samples_figure(shown, data.mixture, title), paths.samples_plot)
-    save_figure(mode_zoom_figure(data.heldout, fake, data.mixture, title=title) if data.mixture is not None else note_figure("per-mode zoom: only for mixtures, whose modes are known"), paths.modes_plot)
+    save_figure(
+        mode_zoom_figure(data.heldout, fake, data.mixture, title=title)
+        if data.mixture is not None
+        else note_figure("per-mode zoom: only for mixtures, whose modes are known"),
+        paths.modes_plot,
+    )
     log = run_logger()
-    log.info("JSD = %.4f nats [%.4f, %.4f] (%d%% CI)", metrics["jsd"], metrics["jsd_ci_low"], metrics["jsd_ci_high"], round(100 * cfg.evaluate.confidence))
+    log.info(
+        "JSD = %.4f nats [%.4f, %.4f] (%d%% CI)",
+        metrics["jsd"],
+        metrics["jsd_ci_low"],
+        metrics["jsd_ci_high"],
+        round(100 * cfg.evaluate.confidence),
+    )
     if run_id:
         _track(paths, cfg, data, generator, metrics, run_id)
         metrics["mlflow_run_url"] = run_url(paths.root, run_id)
@@ -76,20 +94,32 @@ def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: st
         history = pd.read_csv(paths.curves).to_dict(orient="list")
         c.log_figure(run_id, curves_figure(history), "plots/curves.png")
     with fluent_store(paths.root), mlflow.start_run(run_id=run_id):
-        source = mlflow.data.from_numpy(data.train.reshape(len(data.train), -1)[:1000], source=str(paths.prepared), name=f"{data.name}-prepared", digest=file_md5(paths.prepared)[:8])
+        source = mlflow.data.from_numpy(
+            data.train.reshape(len(data.train), -1)[:1000],
+            source=str(paths.prepared),
+            name=f"{data.name}-prepared",
+            digest=file_md5(paths.prepared)[:8],
+        )
         mlflow.log_input(source, context="training")
         # From code, not a pickle: the version holds the weights file and the code that rebuilds
         # the network (tasks/generator_model.py), so it loads with weights_only=True.
         mlflow.pyfunc.log_model(
-            name="generator", python_model=str(GENERATOR_MODEL_CODE), artifacts={"generator": str(paths.generator)},
-            code_paths=[str(GAN_CORE)], registered_model_name=f"gan-generator-{data.name}",
+            name="generator",
+            python_model=str(GENERATOR_MODEL_CODE),
+            artifacts={"generator": str(paths.generator)},
+            code_paths=[str(GAN_CORE)],
+            registered_model_name=f"gan-generator-{data.name}",
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "numpy", "pydantic", "pyyaml"],
             input_example=np.zeros((2, generator.z_dim), dtype=np.float32),
         )
 
 
 def _summary_artifact(cfg: Config, metrics: dict) -> None:
-    rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in sorted(metrics.items()) if k != "mlflow_run_url")
+    rows = "\n".join(
+        f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |"
+        for k, v in sorted(metrics.items())
+        if k != "mlflow_run_url"
+    )
     link = f"\n\nMLflow run: {metrics['mlflow_run_url']}" if "mlflow_run_url" in metrics else ""
     body = f"## {cfg.data.name} · loss {cfg.train.loss} · k={cfg.train.k} · seed {cfg.seed}\n\n| metric | value |\n|---|---|\n{rows}{link}\n"
     try:

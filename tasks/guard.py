@@ -37,14 +37,18 @@ def check_inside(param: str, path: str | Path) -> Path:
     resolved = Path(path).expanduser().resolve()
     roots = allowed_roots()
     if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
-        raise ParameterError(f"{param}: '{path}' lies outside the project ({roots[0]}); "
-                             f"allowed: a path inside it, or inside a folder listed in {ALLOWED_ENV}")
+        raise ParameterError(
+            f"{param}: '{path}' lies outside the project ({roots[0]}); "
+            f"allowed: a path inside it, or inside a folder listed in {ALLOWED_ENV}"
+        )
     return resolved
 
 
 def check_slug(param: str, value: str) -> str:
     if not isinstance(value, str) or not SLUG.fullmatch(value) or ".." in value:
-        raise ParameterError(f"{param}: {value!r} is not allowed; use 1-100 letters, digits, '-', '_' or '.' (no '/', no '..')")
+        raise ParameterError(
+            f"{param}: {value!r} is not allowed; use 1-100 letters, digits, '-', '_' or '.' (no '/', no '..')"
+        )
     return value
 
 

@@ -27,7 +27,9 @@ from tasks.training import train_generator
 
 
 @task(name="sweep-member", retries=0)
-def run_member(member: Member, params_path: str, member_root: str, tracking_uri: str, parent_run_id: str, threads: int) -> dict[str, Any]:
+def run_member(
+    member: Member, params_path: str, member_root: str, tracking_uri: str, parent_run_id: str, threads: int
+) -> dict[str, Any]:
     """One member, on whatever Dask worker runs it. A failure marks its own MLflow run FAILED
     and raises; the sweep carries on with the others."""
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri  # the sweep's store, not one under the member's folder
@@ -49,8 +51,14 @@ def run_member(member: Member, params_path: str, member_root: str, tracking_uri:
         fitted = train_generator(cfg, str(paths.root), run_id)
         metrics = evaluate_model(cfg, str(paths.root), run_id)
     return {
-        "member": member.name, **member.values, "mlflow_run_id": run_id, "root": str(paths.root),
-        "train_seconds": fitted["seconds"], "member_seconds": time.perf_counter() - t0, "resumed_from": fitted["resumed_from"] or 0, "worker": tags["dask_worker"],
+        "member": member.name,
+        **member.values,
+        "mlflow_run_id": run_id,
+        "root": str(paths.root),
+        "train_seconds": fitted["seconds"],
+        "member_seconds": time.perf_counter() - t0,
+        "resumed_from": fitted["resumed_from"] or 0,
+        "worker": tags["dask_worker"],
         **{k: v for k, v in metrics.items() if isinstance(v, (int, float, str))},
     }
 
@@ -67,7 +75,10 @@ def _worker_address() -> str:
 def _unfinished_member_run(root: Path, parent_run_id: str, name: str) -> str | None:
     c = client(root)
     parent = c.get_run(parent_run_id)
-    runs = c.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.sweep_member = '{name}' and attributes.status = 'RUNNING'")
+    runs = c.search_runs(
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{parent_run_id}' and tags.sweep_member = '{name}' and attributes.status = 'RUNNING'",
+    )
     return runs[0].info.run_id if runs else None
 
 
@@ -80,7 +91,14 @@ def _grad_ratio(params_path: str, base: dict[str, Any], seeds: list[int]) -> pd.
         for loss in ("mm", "ns"):
             cfg = load_config(params_path, {**base, "train.loss": loss, "seed": seed})
             norms[loss] = generator_grad_norm_at_start(cfg, load_dataset(cfg.data, cfg.seed))
-        rows.append({"seed": seed, "grad_norm_mm": norms["mm"], "grad_norm_ns": norms["ns"], "ns_over_mm": norms["ns"] / max(norms["mm"], 1e-30)})
+        rows.append(
+            {
+                "seed": seed,
+                "grad_norm_mm": norms["mm"],
+                "grad_norm_ns": norms["ns"],
+                "ns_over_mm": norms["ns"] / max(norms["mm"], 1e-30),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -107,13 +125,36 @@ def _set_champion(tracking_root: Path, best: dict[str, Any]) -> str | None:
 
 
 @task(name="sweep-report")
-def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str, str], grid_keys: list[str], params_path: str, base_overrides: dict[str, Any], root: str, parent_run_id: str) -> dict[str, Any]:
+def write_report(
+    sweep_id: str,
+    results: list[dict[str, Any]],
+    failed: dict[str, str],
+    grid_keys: list[str],
+    params_path: str,
+    base_overrides: dict[str, Any],
+    root: str,
+    parent_run_id: str,
+) -> dict[str, Any]:
     paths = Paths.at(root)
     out = paths.root / "reports" / sweep_id
     out.mkdir(parents=True, exist_ok=True)
     by = [k for k in grid_keys if k != "seed"] or grid_keys[:1]
     table = summarise(results, by)
-    shown = ["member", *grid_keys, "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction", "mode_var_min", "mode_var_max", "train_seconds", "resumed_from", "worker", "mlflow_run_id"]
+    shown = [
+        "member",
+        *grid_keys,
+        "jsd",
+        "jsd_ci_low",
+        "jsd_ci_high",
+        "modes_covered",
+        "high_quality_fraction",
+        "mode_var_min",
+        "mode_var_max",
+        "train_seconds",
+        "resumed_from",
+        "worker",
+        "mlflow_run_id",
+    ]
     members = pd.DataFrame(results)
     members = members[[c for c in shown if c in members]] if len(members) else members
     members.to_csv(out / "members.csv", index=False)
@@ -121,8 +162,14 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
     seeds = sorted({int(r.get("seed", 0)) for r in results}) or [0]
     grads = _grad_ratio(params_path, base_overrides, seeds[:3])
     grads.to_csv(out / "grad_norm_at_start.csv", index=False)
-    save_figure(compare_curves_figure(_curves(results, paths.root), title=f"{sweep_id}: MM vs NS over training"), out / "training_curves.png")
-    save_figure(tile_images_figure({r["member"]: Path(r["root"]) / "plots" / "samples.png" for r in results}), out / "samples.png")
+    save_figure(
+        compare_curves_figure(_curves(results, paths.root), title=f"{sweep_id}: MM vs NS over training"),
+        out / "training_curves.png",
+    )
+    save_figure(
+        tile_images_figure({r["member"]: Path(r["root"]) / "plots" / "samples.png" for r in results}),
+        out / "samples.png",
+    )
     champion = _set_champion(paths.root, min(results, key=lambda r: r["jsd"])) if results else None
 
     failed_md = "\n".join(f"- `{name}`: {reason}" for name, reason in failed.items()) or "none"
@@ -139,7 +186,16 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
         "`samples.png` (final samples of every member).\n"
     )
     (out / "report.md").write_text(report)
-    write_json(out / "sweep.json", {"sweep_id": sweep_id, "finished": [r["member"] for r in results], "failed": failed, "champion": champion, "parent_run_id": parent_run_id})
+    write_json(
+        out / "sweep.json",
+        {
+            "sweep_id": sweep_id,
+            "finished": [r["member"] for r in results],
+            "failed": failed,
+            "champion": champion,
+            "parent_run_id": parent_run_id,
+        },
+    )
 
     c = client(paths.root)
     c.log_artifacts(parent_run_id, str(out), "report")
@@ -150,7 +206,11 @@ def write_report(sweep_id: str, results: list[dict[str, Any]], failed: dict[str,
     c.log_metric(parent_run_id, "members_failed", len(failed))
     try:
         create_markdown_artifact(report, key="sweep-report", description=f"sweep-gan {sweep_id}")
-        create_table_artifact(table.round(4).to_dict(orient="records"), key="sweep-summary", description="JSD̂ and mode metrics per (loss, k), over seeds")
+        create_table_artifact(
+            table.round(4).to_dict(orient="records"),
+            key="sweep-summary",
+            description="JSD̂ and mode metrics per (loss, k), over seeds",
+        )
     except Exception:  # outside a Prefect run there is nowhere to attach them
         pass
     run_logger().info("sweep report: %s (champion: %s)", out / "report.md", champion)

@@ -13,8 +13,9 @@ import logging
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
@@ -74,7 +75,12 @@ def experiment_id(c: MlflowClient, root: Path) -> str:
 
 def git_commit(root: Path) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -88,7 +94,13 @@ def file_md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def start_run(root: Path, params: dict[str, Any], tags: dict[str, str], run_name: str | None = None, parent_run_id: str | None = None) -> str:
+def start_run(
+    root: Path,
+    params: dict[str, Any],
+    tags: dict[str, str],
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+) -> str:
     c = client(root)
     all_tags = {"git_commit": git_commit(root), **tags}
     if parent_run_id:
@@ -108,7 +120,9 @@ def mark_failed(paths, run_id: str, exc: BaseException) -> None:
         c.set_tag(run_id, "failure_reason", str(exc)[:4000] or type(exc).__name__)
         c.set_terminated(run_id, "FAILED")
     except Exception as store_error:  # noqa: BLE001 - the user must see `exc`, not this
-        logging.getLogger("gan_pipeline").warning("could not mark MLflow run %s FAILED (%s: %s)", run_id, type(store_error).__name__, store_error)
+        logging.getLogger("gan_pipeline").warning(
+            "could not mark MLflow run %s FAILED (%s: %s)", run_id, type(store_error).__name__, store_error
+        )
 
 
 @contextlib.contextmanager
@@ -156,7 +170,9 @@ class MlflowCallback(Callback):
 
     def _send(self, tags: list[RunTag] | None = None) -> None:
         if self.pending or tags:
-            self.ops.append(self.client.log_batch(self.run_id, metrics=self.pending, tags=tags or [], synchronous=False))
+            self.ops.append(
+                self.client.log_batch(self.run_id, metrics=self.pending, tags=tags or [], synchronous=False)
+            )
             self.pending = []
 
     def flush(self) -> None:

@@ -58,8 +58,10 @@ class ProgressLog(Callback):
         else:
             self.first_time, speed = now, "starting"
         bound = f" D-bound {self.bound:.3f}" if self.bound is not None else ""
-        line = (f"fit-gan step {step}/{self.total} ({100 * step / self.total:.0f}%) {speed}  "
-                f"d_loss {metrics['d_loss']:.3f} D(x) {metrics['d_real']:.3f} D(G(z)) {metrics['d_fake']:.3f}{bound}")
+        line = (
+            f"fit-gan step {step}/{self.total} ({100 * step / self.total:.0f}%) {speed}  "
+            f"d_loss {metrics['d_loss']:.3f} D(x) {metrics['d_real']:.3f} D(G(z)) {metrics['d_fake']:.3f}{bound}"
+        )
         self.log.info("%s", line)
         if self.artifact is not None:
             _update_progress(self.artifact, 100.0 * step / self.total, line)
@@ -129,9 +131,19 @@ class FreshJSDCallback(Callback):
             fake = sample(self.G, len(self.heldout), seed=self.seed + 3)
             est = estimate_jsd(self.heldout, fake, seed=self.seed, device=next(self.G.parameters()).device)
         self.seconds += time.perf_counter() - t0
-        self.log.info("step %d/%d: fresh-critic JSD̂ %.4f nats [%.4f, %.4f] (n=%d per side)", step, self.total, est.nats, est.ci_low, est.ci_high, len(fake))
+        self.log.info(
+            "step %d/%d: fresh-critic JSD̂ %.4f nats [%.4f, %.4f] (n=%d per side)",
+            step,
+            self.total,
+            est.nats,
+            est.ci_low,
+            est.ci_high,
+            len(fake),
+        )
         if self.sink:
-            self.sink.on_step(step, {"fresh_jsd": est.nats, "fresh_jsd_ci_low": est.ci_low, "fresh_jsd_ci_high": est.ci_high})
+            self.sink.on_step(
+                step, {"fresh_jsd": est.nats, "fresh_jsd_ci_low": est.ci_low, "fresh_jsd_ci_high": est.ci_high}
+            )
 
 
 KEEP_CHECKPOINTS = 5
@@ -142,10 +154,17 @@ def _checkpoint_dir(paths: Paths, identity: str):
     it says when it starts afresh beside others, and keeps the KEEP_CHECKPOINTS most recently
     written identities (older folders are removed)."""
     folder = paths.checkpoints / identity
-    others = sorted((p for p in paths.checkpoints.glob("*") if p.is_dir() and p.name != identity), key=lambda p: p.stat().st_mtime, reverse=True)
+    others = sorted(
+        (p for p in paths.checkpoints.glob("*") if p.is_dir() and p.name != identity),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     if not folder.exists() and others:
-        run_logger().info("no checkpoint of run identity %s (config with steps, prepared data, training code); training from step 0", identity)
-    for old in others[KEEP_CHECKPOINTS - 1:]:
+        run_logger().info(
+            "no checkpoint of run identity %s (config with steps, prepared data, training code); training from step 0",
+            identity,
+        )
+    for old in others[KEEP_CHECKPOINTS - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
     return folder
 
@@ -156,11 +175,24 @@ def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     threads = use_threads()  # on purpose: GAN_THREADS, else the cores this process is given
     data = load_prepared(paths.prepared)
     check_prepared(data, cfg.data, cfg.seed, paths.prepared)
-    run_logger().info("fit-gan on %s, %d CPU thread%s (GAN_THREADS to change)", resolve_device(cfg.device), threads, "" if threads == 1 else "s")
+    run_logger().info(
+        "fit-gan on %s, %d CPU thread%s (GAN_THREADS to change)",
+        resolve_device(cfg.device),
+        threads,
+        "" if threads == 1 else "s",
+    )
     progress = ProgressLog(cfg.train.steps)
     tracker = MlflowCallback(paths.root, run_id) if run_id else None
-    callbacks: list[Callback] = [progress, *([tracker] if tracker else []), TrainingBoundCallback(data.heldout, tracker, progress)]
-    curve = FreshJSDCallback(data.heldout, tracker, cfg.train.jsd_every, cfg.train.steps, cfg.train.jsd_curve_n, cfg.seed) if cfg.train.jsd_every else None
+    callbacks: list[Callback] = [
+        progress,
+        *([tracker] if tracker else []),
+        TrainingBoundCallback(data.heldout, tracker, progress),
+    ]
+    curve = (
+        FreshJSDCallback(data.heldout, tracker, cfg.train.jsd_every, cfg.train.steps, cfg.train.jsd_curve_n, cfg.seed)
+        if cfg.train.jsd_every
+        else None
+    )
     callbacks += [curve] if curve else []
     checkpoint_dir = _checkpoint_dir(paths, run_identity(cfg.flat(), data.digest)["id"])
     result = fit_gan(cfg, data, checkpoint_dir=checkpoint_dir, callbacks=callbacks)
@@ -172,4 +204,9 @@ def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     save_generator(paths.generator, result.generator, cfg.to_dict(), data.sample_shape, result.identity)
     curves = pd.DataFrame(result.history)
     atomic_write(paths.curves, lambda tmp: curves.to_csv(tmp, index=False))
-    return {"steps": result.steps, "seconds": result.seconds, "resumed_from": result.resumed_from, "new_steps": result.g_steps}
+    return {
+        "steps": result.steps,
+        "seconds": result.seconds,
+        "resumed_from": result.resumed_from,
+        "new_steps": result.g_steps,
+    }

@@ -28,9 +28,20 @@ def tiny_cfg():
 
     def make(*overrides: str):
         base = [
-            "train.steps=30", "train.batch_size=32", "train.r1=0", "model.hidden=16", "model.g_layers=2", "model.d_layers=2", "model.z_dim=4",
-            "train.checkpoint_every=10", "train.log_every=5", "train.sample_every=10", "train.progress=false",
-            "data.n_train=512", "data.n_heldout=256", "device=cpu",
+            "train.steps=30",
+            "train.batch_size=32",
+            "train.r1=0",
+            "model.hidden=16",
+            "model.g_layers=2",
+            "model.d_layers=2",
+            "model.z_dim=4",
+            "train.checkpoint_every=10",
+            "train.log_every=5",
+            "train.sample_every=10",
+            "train.progress=false",
+            "data.n_train=512",
+            "data.n_heldout=256",
+            "device=cpu",
         ]
         return build_config({}, base + list(overrides))
 

@@ -11,8 +11,21 @@ TINY = {
     "device": "cpu",
     "data": {"n_train": 2000, "n_heldout": 1000},
     "model": {"hidden": 32, "g_layers": 2, "d_layers": 2, "z_dim": 4},
-    "train": {"steps": 40, "batch_size": 64, "checkpoint_every": 20, "log_every": 10, "sample_every": 20, "progress": False, "jsd_curve_n": 200},
-    "evaluate": {"n_jsd": 400, "n_metric_samples": 500, "jsd_steps": 200, "correction": "none"},  # tests/test_correction.py covers it
+    "train": {
+        "steps": 40,
+        "batch_size": 64,
+        "checkpoint_every": 20,
+        "log_every": 10,
+        "sample_every": 20,
+        "progress": False,
+        "jsd_curve_n": 200,
+    },
+    "evaluate": {
+        "n_jsd": 400,
+        "n_metric_samples": 500,
+        "jsd_steps": 200,
+        "correction": "none",
+    },  # tests/test_correction.py covers it
 }
 
 

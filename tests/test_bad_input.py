@@ -73,8 +73,13 @@ def _cli_before_prefect(stage: str, root, *args: str, capsys) -> tuple[int, str]
 def _cli(stage: str, root, *args: str) -> tuple[int, str]:
     """Run `python -m flows.<stage>` as a user would: a fresh process (against the shared
     Prefect test backend); returns (exit code, stdout + stderr)."""
-    proc = subprocess.run([sys.executable, "-m", f"flows.{stage}", "--params", str(root / "params.yaml"), "--root", str(root), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", f"flows.{stage}", "--params", str(root / "params.yaml"), "--root", str(root), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -113,12 +118,16 @@ def test_bad_override_one_line(plain_project, capsys, args, expected):
     assert {rel: (project / rel).read_bytes() for rel in SENTINELS} == before
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("train: {k: [1\n", ["not valid YAML", "line"]),
-    ("- just\n- a list\n", ["must hold a mapping"]),
-    ("trian: {k: 2}\n", ["unknown key 'trian'", "did you mean 'train'"]),
-    ("train: {k: two}\n", ["'train.k'", "'two'"]),
-], ids=["truncated-yaml", "not-a-mapping", "unknown-section", "wrong-type-in-file"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("train: {k: [1\n", ["not valid YAML", "line"]),
+        ("- just\n- a list\n", ["must hold a mapping"]),
+        ("trian: {k: 2}\n", ["unknown key 'trian'", "did you mean 'train'"]),
+        ("train: {k: two}\n", ["'train.k'", "'two'"]),
+    ],
+    ids=["truncated-yaml", "not-a-mapping", "unknown-section", "wrong-type-in-file"],
+)
 def test_bad_params_file_one_line(plain_project, capsys, text, expected):
     project = plain_project
     (project / "params.yaml").write_text(text)
@@ -149,19 +158,29 @@ def _data_file(root, kind: str):
     return path
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("missing", ["data.path", "does not exist"]),
-    ("empty", ["is empty (0 bytes)"]),
-    ("truncated", ["cannot be read as a numpy array"]),
-    ("wrong-shape", ["has shape (500,)", "allowed: (n, d)"]),
-    ("nan", ["NaN/Inf", "sample 7"]),
-    ("wrong-suffix", ["suffix '.csv'", "allowed: .npy, .npz"]),
-    ("strings", ["dtype", "allowed: a numeric array"]),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("missing", ["data.path", "does not exist"]),
+        ("empty", ["is empty (0 bytes)"]),
+        ("truncated", ["cannot be read as a numpy array"]),
+        ("wrong-shape", ["has shape (500,)", "allowed: (n, d)"]),
+        ("nan", ["NaN/Inf", "sample 7"]),
+        ("wrong-suffix", ["suffix '.csv'", "allowed: .npy, .npz"]),
+        ("strings", ["dtype", "allowed: a numeric array"]),
+    ],
+)
 def test_bad_data_file_one_line(project, kind, expected):
     path = project / "user" / "absent.npy" if kind == "missing" else _data_file(project, kind)
     before = _with_outputs(project)
-    code, output = _cli("prepare_data", project, "--set", "data.name=mine", "--set", f"data.path={path}", )
+    code, output = _cli(
+        "prepare_data",
+        project,
+        "--set",
+        "data.name=mine",
+        "--set",
+        f"data.path={path}",
+    )
     line = _assert_one_line(code, output, *expected)
     assert str(path) in line
     assert {rel: (project / rel).read_bytes() for rel in SENTINELS} == before
@@ -176,11 +195,14 @@ def _checkpoint_path(root, overrides: dict):
     return root / "models" / "checkpoints" / run_identity(cfg.flat(), data.digest)["id"] / "last.pt"
 
 
-@pytest.mark.parametrize("damage, expected", [
-    ("truncated", ["truncated or corrupt"]),
-    ("tampered", ["truncated or corrupt"]),
-    ("foreign", ["another config, refusing to resume", "train.loss"]),
-])
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        ("truncated", ["truncated or corrupt"]),
+        ("tampered", ["truncated or corrupt"]),
+        ("foreign", ["another config, refusing to resume", "train.loss"]),
+    ],
+)
 def test_bad_checkpoint_one_line(project, damage, expected):
     from gan_core.datasets import load_dataset, save_prepared
     from gan_core.train import fit_gan
@@ -198,7 +220,10 @@ def test_bad_checkpoint_one_line(project, damage, expected):
         ckpt.write_bytes(good if damage == "foreign" else good[: len(good) // 2])
     kept = ckpt.read_bytes()
     before = _with_outputs(project)
-    code, output = _cli("fit_gan", project, )
+    code, output = _cli(
+        "fit_gan",
+        project,
+    )
     line = _assert_one_line(code, output, *expected)
     assert str(ckpt) in line
     assert ckpt.read_bytes() == kept  # the refused checkpoint is left for the user to inspect
@@ -207,7 +232,10 @@ def test_bad_checkpoint_one_line(project, damage, expected):
 
 def test_unwritable_output_one_line(project):
     (project / "data").write_text("a file where the data folder should be")
-    code, output = _cli("prepare_data", project, )
+    code, output = _cli(
+        "prepare_data",
+        project,
+    )
     _assert_one_line(code, output, "output: cannot write", "data/prepared/dataset.npz")
     assert (project / "data").read_text().startswith("a file")
 
@@ -218,9 +246,16 @@ def test_no_traceback_in_a_real_process(tmp_path):
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["train"]["k"] = 0
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    proc = subprocess.run([sys.executable, "-m", "flows.fit_gan", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.fit_gan", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["error: config: 'train.k': Input should be greater than or equal to 1 (got 0); allowed: >= 1"]
+    assert proc.stderr.strip().splitlines() == [
+        "error: config: 'train.k': Input should be greater than or equal to 1 (got 0); allowed: >= 1"
+    ]
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "ConfigError" in (tmp_path / "logs" / "pipeline.log").read_text()

@@ -26,7 +26,10 @@ class Squeezed(nn.Module):
 
 def test_rejection_sampling_restores_the_spread_and_lowers_the_jsd():
     rng = np.random.default_rng(0)
-    train, heldout = rng.standard_normal((20_000, 2)).astype(np.float32), rng.standard_normal((5_000, 2)).astype(np.float32)
+    train, heldout = (
+        rng.standard_normal((20_000, 2)).astype(np.float32),
+        rng.standard_normal((5_000, 2)).astype(np.float32),
+    )
     G = Squeezed()
     before = estimate_jsd(heldout, sample(G, 5_000, seed=1), seed=0)
     corrected, rate = rejection_sampler(G, train, seed=0).sample(5_000, seed=1)

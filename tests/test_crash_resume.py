@@ -36,21 +36,35 @@ def _project(path, prefect_api):
     params["train"].update(steps=STEPS, checkpoint_every=100, log_every=50)
     (path / "params.yaml").write_text(yaml.safe_dump(params))
     cfg = load_config(path / "params.yaml")
-    save_prepared(load_dataset(cfg.data, cfg.seed), path / "data" / "prepared" / "dataset.npz")  # as prepare-data writes it
+    save_prepared(
+        load_dataset(cfg.data, cfg.seed), path / "data" / "prepared" / "dataset.npz"
+    )  # as prepare-data writes it
     env = {**os.environ, "PREFECT_API_URL": api, "MLFLOW_TRACKING_URI": mlflow_uri, "OMP_NUM_THREADS": "1"}
     return path, env
 
 
 def _fit(path, env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.fit_gan", "--params", str(path / "params.yaml"), "--root", str(path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "flows.fit_gan", "--params", str(path / "params.yaml"), "--root", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _kill_during_training(path, env, rng: random.Random) -> int:
     """Start fit-gan, SIGKILL it at a random moment after its first checkpoint; return the
     step of the checkpoint left behind."""
-    proc = subprocess.Popen([sys.executable, "-m", "flows.fit_gan", "--params", str(path / "params.yaml"), "--root", str(path)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.fit_gan", "--params", str(path / "params.yaml"), "--root", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     ckpts = path / "models" / "checkpoints"
     deadline = time.monotonic() + 300
     while not any(ckpts.glob("*/last.pt")) and time.monotonic() < deadline:
@@ -84,7 +98,9 @@ def _check_trials(tmp_path, prefect_api, trials: int, seed: int):
         state, curves = _outputs(path)
         assert state.keys() == ref_state.keys()
         for key in state:
-            assert torch.equal(state[key], ref_state[key]), f"trial {trial}: {key} differs after resuming from step {step}"
+            assert torch.equal(state[key], ref_state[key]), (
+                f"trial {trial}: {key} differs after resuming from step {step}"
+            )
         pd.testing.assert_frame_equal(curves, ref_curves)  # every diagnostic of every step
 
 

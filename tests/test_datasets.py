@@ -109,7 +109,9 @@ def _image_folder(folder, sizes_and_modes, n_each=12, seed=0):
     return folder
 
 
-@pytest.mark.parametrize("size, mode, shape", [((28, 28), "L", (1, 28, 28)), ((32, 32), "RGB", (3, 32, 32)), ((40, 24), "L", (1, 24, 40))])
+@pytest.mark.parametrize(
+    "size, mode, shape", [((28, 28), "L", (1, 28, 28)), ((32, 32), "RGB", (3, 32, 32)), ((40, 24), "L", (1, 24, 40))]
+)
 def test_image_folders_of_common_sizes_train(tmp_path, tiny_cfg, size, mode, shape):
     """28x28 grayscale (MNIST-shaped), 32x32 RGB and a rectangular folder load as they are,
     and the DCGAN-style pair adapts to each size."""

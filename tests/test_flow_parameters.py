@@ -15,7 +15,9 @@ def test_slugs_are_accepted(name):
     assert check_slug("name", name) == name
 
 
-@pytest.mark.parametrize("name", ["../../x", "a/b", "/abs", "..", "a..b", "", ".hidden", "x" * 101, "spa ce", "semi;colon"])
+@pytest.mark.parametrize(
+    "name", ["../../x", "a/b", "/abs", "..", "a..b", "", ".hidden", "x" * 101, "spa ce", "semi;colon"]
+)
 def test_names_that_could_leave_the_folder_are_refused(name):
     with pytest.raises(ParameterError, match=r"^name: .* use 1-100 letters, digits, '-', '_' or '.'") as info:
         check_slug("name", name)
@@ -28,7 +30,9 @@ def test_paths_must_lie_in_the_project_or_an_allowed_folder(tmp_path, monkeypatc
     assert check_inside("root", str(tmp_path)) == tmp_path.resolve()  # the tests' folders are allowed (conftest)
     monkeypatch.setenv(ALLOWED_ENV, "")
     for outside in ("/etc", str(tmp_path), str(ROOT / ".." / "elsewhere")):
-        with pytest.raises(ParameterError, match=rf"^root: '{outside}' lies outside the project \({ROOT}\); allowed: .*{ALLOWED_ENV}"):
+        with pytest.raises(
+            ParameterError, match=rf"^root: '{outside}' lies outside the project \({ROOT}\); allowed: .*{ALLOWED_ENV}"
+        ):
             check_inside("root", outside)
     project = tmp_path / "project"
     project.mkdir()
@@ -50,11 +54,14 @@ def test_sweep_name_that_climbs_out_is_refused_before_any_work(tmp_path, prefect
     assert set(tmp_path.parent.iterdir()) == before
 
 
-@pytest.mark.parametrize("param, kwargs", [
-    ("root", {"root": "/"}),
-    ("params_path", {"params_path": "/etc/hostname"}),
-    ("data.path", {"overrides": {"data.name": "mine", "data.path": "/etc"}}),
-])
+@pytest.mark.parametrize(
+    "param, kwargs",
+    [
+        ("root", {"root": "/"}),
+        ("params_path", {"params_path": "/etc/hostname"}),
+        ("data.path", {"overrides": {"data.name": "mine", "data.path": "/etc"}}),
+    ],
+)
 def test_train_gan_refuses_paths_outside_the_project(tmp_path, monkeypatch, prefect_backend, param, kwargs):
     from flows.train_gan import train_gan
 

@@ -110,5 +110,8 @@ def test_jsd_from_given_discriminator_matches_its_value():
     x, y = _samples("gauss2d_6std_apart", 500)
     est = jsd_from_discriminator(D, x, y)
     with torch.no_grad():
-        v = (torch.nn.functional.logsigmoid(D(torch.from_numpy(x))).mean() + torch.nn.functional.logsigmoid(-D(torch.from_numpy(y))).mean()).item()
+        v = (
+            torch.nn.functional.logsigmoid(D(torch.from_numpy(x))).mean()
+            + torch.nn.functional.logsigmoid(-D(torch.from_numpy(y))).mean()
+        ).item()
     assert math.isclose(est.unclipped, (v + math.log(4)) / 2, rel_tol=1e-5)

@@ -30,10 +30,23 @@ def learned():
         return (rng.standard_normal((n, 2)) @ chol.T + [1.0, -2.0]).astype(np.float32)
 
     data = Dataset("anisotropic", draw(20_000), draw(10_000))
-    cfg = build_config({}, [
-        "train.steps=3000", "train.batch_size=256", "train.ema=0.99", "train.r1=0", "model.hidden=64", "model.g_layers=2",
-        "model.d_layers=2", "model.z_dim=4", "train.sample_every=1000", "train.jsd_every=0", "train.progress=false", "device=cpu",
-    ])
+    cfg = build_config(
+        {},
+        [
+            "train.steps=3000",
+            "train.batch_size=256",
+            "train.ema=0.99",
+            "train.r1=0",
+            "model.hidden=64",
+            "model.g_layers=2",
+            "model.d_layers=2",
+            "model.z_dim=4",
+            "train.sample_every=1000",
+            "train.jsd_every=0",
+            "train.progress=false",
+            "device=cpu",
+        ],
+    )
     generated = sample(fit_gan(cfg, data).generator, 10_000, seed=1)
     return data, cov, rot, generated
 

@@ -42,8 +42,8 @@ def _grad_wrt_logit(kind: str, logit: float) -> float:
 
 def test_mm_gradient_vanishes_while_ns_does_not():
     # As D(G(z)) → 0 (logit → -inf): d/dl log(1 - σ(l)) = -σ(l) → 0, d/dl -log σ(l) = σ(l) - 1 → -1.
-    mm = [_grad_wrt_logit("mm", l) for l in (-2.0, -6.0, -12.0)]
-    ns = [_grad_wrt_logit("ns", l) for l in (-2.0, -6.0, -12.0)]
+    mm = [_grad_wrt_logit("mm", logit) for logit in (-2.0, -6.0, -12.0)]
+    ns = [_grad_wrt_logit("ns", logit) for logit in (-2.0, -6.0, -12.0)]
     assert mm[0] > mm[1] > mm[2] and mm[2] < 1e-5
     assert all(g > 0.85 for g in ns)
     assert math.isclose(mm[2], torch.sigmoid(torch.tensor(-12.0)).item(), rel_tol=1e-4)

@@ -10,7 +10,9 @@ import flows.services as services
 
 def test_stale_and_reused_pid_files_are_ignored_and_removed(tmp_path, monkeypatch):
     monkeypatch.setattr(services, "RUN_DIR", tmp_path)
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)  # as _spawn starts services
+    live = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True
+    )  # as _spawn starts services
     try:
         (tmp_path / "serve.pid").write_text(f"{live.pid} {services._start_time(live.pid)}\n")
         assert services._owned_pid("serve") == live.pid
@@ -29,7 +31,10 @@ def test_a_server_this_checkout_did_not_start_is_refused(tmp_path, monkeypatch, 
 
     monkeypatch.setattr(services, "RUN_DIR", tmp_path)
     monkeypatch.delenv("GAN_REUSE_SERVICES", raising=False)
-    with pytest.raises(SystemExit, match="something not started by this checkout .* answers on 127.0.0.1:5000; stop it, set GAN_MLFLOW_PORT"):
+    with pytest.raises(
+        SystemExit,
+        match="something not started by this checkout .* answers on 127.0.0.1:5000; stop it, set GAN_MLFLOW_PORT",
+    ):
         services._reuse_or_refuse("mlflow", 5000, "GAN_MLFLOW_PORT")
     monkeypatch.setenv("GAN_REUSE_SERVICES", "1")  # configured on purpose
     services._reuse_or_refuse("mlflow", 5000, "GAN_MLFLOW_PORT")

@@ -26,10 +26,20 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     from flows.train_gan import train_gan
 
     root, uri = project
-    result = train_gan(overrides={"evaluate.correction": "rejection"}, params_path=str(root / "params.yaml"), root=str(root))
+    result = train_gan(
+        overrides={"evaluate.correction": "rejection"}, params_path=str(root / "params.yaml"), root=str(root)
+    )
 
     saved = json.loads((root / "metrics" / "eval.json").read_text())
-    for key in ("jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "modes_total", "high_quality_fraction", "correction_acceptance"):
+    for key in (
+        "jsd",
+        "jsd_ci_low",
+        "jsd_ci_high",
+        "modes_covered",
+        "modes_total",
+        "high_quality_fraction",
+        "correction_acceptance",
+    ):
         assert key in saved
     assert 0.0 <= saved["jsd_ci_low"] <= saved["jsd"] <= saved["jsd_ci_high"] <= 0.6932
     assert (root / "plots" / "samples.png").stat().st_size > 0 and (root / "models" / "generator.pt").exists()
@@ -43,13 +53,19 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     assert len(client.get_metric_history(run.info.run_id, "training_d_jsd_bound")) >= 2
     for tag in ("git_commit", "data_md5", "prefect_flow_run_id", "dataset"):
         assert run.data.tags.get(tag), tag
-    files = {a.path for a in client.list_artifacts(run.info.run_id)} | {a.path for a in client.list_artifacts(run.info.run_id, "config")}
+    files = {a.path for a in client.list_artifacts(run.info.run_id)} | {
+        a.path for a in client.list_artifacts(run.info.run_id, "config")
+    }
     assert {"eval.json", "samples.png", "modes.png", "curves.csv", "config/resolved_params.yaml"} <= files
-    assert len(client.get_metric_history(run.info.run_id, "fresh_jsd")) >= 1  # JSD̂ over training (at least the last step)
+    assert (
+        len(client.get_metric_history(run.info.run_id, "fresh_jsd")) >= 1
+    )  # JSD̂ over training (at least the last step)
     versions = client.search_model_versions("name='gan-generator-ring8'")
     assert any(v.run_id == run.info.run_id for v in versions)
     _progress_reached_the_root_run(run.data.tags["prefect_flow_run_id"], steps=40)
-    _registered_generator_holds_no_pickle(f"models:/gan-generator-ring8/{versions[0].version}", tmp_path_factory.mktemp("download"))
+    _registered_generator_holds_no_pickle(
+        f"models:/gan-generator-ring8/{versions[0].version}", tmp_path_factory.mktemp("download")
+    )
 
 
 def _progress_reached_the_root_run(flow_run_id: str, steps: int) -> None:
@@ -66,7 +82,9 @@ def _progress_reached_the_root_run(flow_run_id: str, steps: int) -> None:
                 break
             time.sleep(1)
         progress = c.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["fit-gan-progress"])))
-    assert any(m.startswith(f"fit-gan step {steps}/{steps} (100%)") and "steps/s" in m and "D(G(z))" in m for m in logs), logs
+    assert any(
+        m.startswith(f"fit-gan step {steps}/{steps} (100%)") and "steps/s" in m and "D(G(z))" in m for m in logs
+    ), logs
     assert any(m.startswith("evaluate-gan: fitting a fresh critic") for m in logs)
     assert progress and max(a.data for a in progress) == 100.0
 
@@ -156,11 +174,21 @@ def _train_cli(root, uri, api, *sets):
 
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PREFECT_API_URL": api}
     args = [sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root)]
-    return subprocess.Popen(args + [a for s in sets for a in ("--set", s)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        args + [a for s in sets for a in ("--set", s)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _finished_jsd(uri, seed):
-    runs = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("gan-pipeline").experiment_id], f"params.seed = '{seed}' and tags.entry = 'train-gan'")
+    runs = MlflowClient(uri).search_runs(
+        [MlflowClient(uri).get_experiment_by_name("gan-pipeline").experiment_id],
+        f"params.seed = '{seed}' and tags.entry = 'train-gan'",
+    )
     assert len(runs) == 1 and runs[0].info.status == "FINISHED", runs
     return runs[0].data.metrics["jsd"], runs[0].data.metrics["modes_covered"]
 
@@ -172,9 +200,14 @@ def test_two_runs_at_once_in_one_checkout_each_report_their_own(prefect_backend,
     shared.mkdir()
     write_tiny_params(shared / "params.yaml")
     uri = f"sqlite:///{shared / 'mlflow.db'}"
-    procs = [_train_cli(shared, uri, prefect_backend, f"seed={seed}", f"data.name={name}") for seed, name in ((1, "ring8"), (2, "grid25"))]
+    procs = [
+        _train_cli(shared, uri, prefect_backend, f"seed={seed}", f"data.name={name}")
+        for seed, name in ((1, "ring8"), (2, "grid25"))
+    ]
     outs = [p.communicate(timeout=600)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs  # (whether they overlapped depends on start-up times: the lock is what makes either order safe)
+    assert all(p.returncode == 0 for p in procs), (
+        outs
+    )  # (whether they overlapped depends on start-up times: the lock is what makes either order safe)
     for seed, name in ((1, "ring8"), (2, "grid25")):
         alone = tmp_path / f"alone{seed}"
         alone.mkdir()
@@ -183,3 +216,28 @@ def test_two_runs_at_once_in_one_checkout_each_report_their_own(prefect_backend,
         proc = _train_cli(alone, alone_uri, prefect_backend, f"seed={seed}", f"data.name={name}")
         assert proc.wait(timeout=600) == 0, proc.stdout.read()
         assert _finished_jsd(uri, seed) == _finished_jsd(alone_uri, seed)
+
+
+def test_params_yaml_is_read_once_per_run(prefect_backend, project, monkeypatch):
+    """`python -m flows.train_gan` builds the config once and passes the object to the three
+    stages: the parameter file is read one time in the whole run."""
+    import sys
+
+    import gan_core.config
+    from flows.cli import main
+    from flows.train_gan import train_gan
+
+    root, uri = project
+    reads = []
+    real_read = gan_core.config.read_params
+    monkeypatch.setattr(
+        gan_core.config, "read_params", lambda path="params.yaml": reads.append(path) or real_read(path)
+    )
+    monkeypatch.setattr(
+        sys, "argv", ["train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", "seed=1"]
+    )
+    main(train_gan, "test")
+    assert reads == [str(root / "params.yaml")]
+    assert json.loads((root / "metrics" / "eval.json").read_text())["jsd"] >= 0.0
+    run_id = json.loads((root / "models" / "run.json").read_text())["mlflow_run_id"]
+    assert MlflowClient(uri).get_run(run_id).data.params["seed"] == "1"  # the override reached every stage

@@ -25,16 +25,23 @@ def test_set_changes_the_fingerprint_only_when_it_changes_the_config(gan_quality
     assert gan_quality.fingerprint(sets=(f"train.r1={cfg.train.r1 + 0.1}",)) != default
     assert gan_quality.fingerprint(sets=(f"train.steps={cfg.train.steps}",)) == default  # the default value itself
     candidate = ("model.g_layers=5", "train.r1=0.5")
-    assert gan_quality.fingerprint(sets=candidate) == gan_quality.fingerprint(gan_quality._config("grid25", "mm", 7, candidate))
+    assert gan_quality.fingerprint(sets=candidate) == gan_quality.fingerprint(
+        gan_quality._config("grid25", "mm", 7, candidate)
+    )
     # dataset, loss and seed are not part of it
 
 
 @pytest.mark.parametrize(
     ("arg", "message"),
-    [("seed=3", "the sweep sets data.name, train.loss, seed itself"), ("model.g_layer=4", "did you mean 'model.g_layers'")],
+    [
+        ("seed=3", "the sweep sets data.name, train.loss, seed itself"),
+        ("model.g_layer=4", "did you mean 'model.g_layers'"),
+    ],
 )
 def test_bad_set_is_refused_before_any_run(arg, message):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--summary", "--set", arg], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--summary", "--set", arg], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr

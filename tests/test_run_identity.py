@@ -21,7 +21,13 @@ def test_identity_covers_steps_data_and_not_display_keys(tiny_cfg):
     base = run_identity(cfg.flat(), data.digest)
     assert run_identity(tiny_cfg("train.steps=60").flat(), data.digest)["id"] != base["id"]
     assert run_identity(cfg.flat(), load_dataset(cfg.data, cfg.seed + 1).digest)["data"] != base["data"]
-    same = tiny_cfg("train.progress=true", "train.log_every=3", "train.checkpoint_every=7", "evaluate.n_jsd=123", "train.jsd_every=0")
+    same = tiny_cfg(
+        "train.progress=true",
+        "train.log_every=3",
+        "train.checkpoint_every=7",
+        "evaluate.n_jsd=123",
+        "train.jsd_every=0",
+    )
     assert run_identity(same.flat(), data.digest) == base
     assert base["code"] == code_version() and len(base["code"]) == 12
 

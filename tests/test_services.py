@@ -42,8 +42,14 @@ def _tree(pid: int) -> set[int]:
 
 
 def test_make_run_services_listen_on_loopback_only(tmp_path):
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(free_port()), "GAN_MLFLOW_PORT": str(free_port()),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "GAN_PREFECT_PORT": str(free_port()),
+        "GAN_MLFLOW_PORT": str(free_port()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     write_tiny_params(tmp_path / "params.yaml")
     services = [sys.executable, "-m", "flows.services"]
@@ -62,7 +68,9 @@ def test_make_run_services_listen_on_loopback_only(tmp_path):
     assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
 
 
-def _request(url: str, method: str, origin: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict[str, str]]:
+def _request(
+    url: str, method: str, origin: str, body: bytes | None = None, headers: dict | None = None
+) -> tuple[int, dict[str, str]]:
     req = urllib.request.Request(url, data=body, method=method, headers={"Origin": origin, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -83,7 +91,13 @@ def _foreign_origins_are_refused(prefect_port: int, mlflow_port: int) -> None:
     assert status == 403
     _, headers = _request(f"{api}/deployments/filter", "OPTIONS", own, headers=preflight)
     assert headers.get("access-control-allow-origin") == own
-    status, _ = _request(f"http://127.0.0.1:{mlflow_port}/api/2.0/mlflow/experiments/create", "POST", evil, b'{"name": "from-elsewhere"}', {"Content-Type": "application/json"})
+    status, _ = _request(
+        f"http://127.0.0.1:{mlflow_port}/api/2.0/mlflow/experiments/create",
+        "POST",
+        evil,
+        b'{"name": "from-elsewhere"}',
+        {"Content-Type": "application/json"},
+    )
     assert status == 403
 
 
@@ -108,11 +122,28 @@ def _start(cmd: list[str], log: Path, env: dict | None = None) -> subprocess.Pop
 def _mlflow_server(tmp_path: Path, backend: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
-    server = _start([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", backend,
-                     "--default-artifact-root", (tmp_path / "mlartifacts").as_uri(), "--workers", "1"], tmp_path / "mlflow.log")
+    server = _start(
+        [
+            str(BIN / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            backend,
+            "--default-artifact-root",
+            (tmp_path / "mlartifacts").as_uri(),
+            "--workers",
+            "1",
+        ],
+        tmp_path / "mlflow.log",
+    )
     deadline = time.monotonic() + 180
     while not _healthy(f"{uri}/health"):  # not MlflowClient: its retries back off for minutes
-        assert time.monotonic() < deadline and server.poll() is None, f"MLflow server did not start: {(tmp_path / 'mlflow.log').read_text()[-2000:]}"
+        assert time.monotonic() < deadline and server.poll() is None, (
+            f"MLflow server did not start: {(tmp_path / 'mlflow.log').read_text()[-2000:]}"
+        )
         time.sleep(0.5)
     return server, uri
 
@@ -126,8 +157,26 @@ def _four_concurrent_runs_store_everything(tmp_path: Path, prefect_api: str, mlf
         root = tmp_path / f"run{i}"
         root.mkdir()
         write_tiny_params(root / "params.yaml")
-        procs.append(subprocess.Popen([sys.executable, "-m", "flows.train_gan", "--params", str(root / "params.yaml"), "--root", str(root), "--set", f"seed={i}"],
-                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flows.train_gan",
+                    "--params",
+                    str(root / "params.yaml"),
+                    "--root",
+                    str(root),
+                    "--set",
+                    f"seed={i}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for p, out in zip(procs, outputs):
         assert p.returncode == 0, out[-3000:]
@@ -177,9 +226,31 @@ def postgres(tmp_path_factory):
     if as_owner:
         shutil.chown(data, "postgres", "postgres")
     port = free_port()
-    subprocess.run([*as_owner, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"], check=True, capture_output=True, timeout=120)
-    subprocess.run([*as_owner, pg_ctl, "-D", str(data / "db"), "-l", str(data / "server.log"), "-w", "-t", "60",
-                    "-o", f"-h 127.0.0.1 -p {port} -k {data}", "start"], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*as_owner, initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [
+            *as_owner,
+            pg_ctl,
+            "-D",
+            str(data / "db"),
+            "-l",
+            str(data / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {data}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     try:
         import psycopg2
 
@@ -191,7 +262,9 @@ def postgres(tmp_path_factory):
         conn.close()
         yield f"postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run([*as_owner, pg_ctl, "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True, timeout=120)
+        subprocess.run(
+            [*as_owner, pg_ctl, "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True, timeout=120
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 
@@ -201,9 +274,18 @@ def test_servers_on_postgresql_store_four_concurrent_runs(tmp_path, postgres):
     PostgreSQL (127.0.0.1 only), four concurrent train-gan runs against them."""
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-           "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{postgres}/prefect"}
-    prefect = _start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], tmp_path / "prefect.log", env)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{postgres}/prefect",
+    }
+    prefect = _start(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        tmp_path / "prefect.log",
+        env,
+    )
     mlflow_server, uri = _mlflow_server(tmp_path, f"postgresql+psycopg2://{postgres}/mlflow")
     try:
         _wait_for(lambda: _healthy(f"{api}/health"), 180)
@@ -253,16 +335,39 @@ def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_pa
 
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(port), "COLUMNS": "250", "GAN_MLFLOW_PORT": str(free_port()),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_API_URL": api, "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "GAN_PREFECT_PORT": str(port),
+        "COLUMNS": "250",
+        "GAN_MLFLOW_PORT": str(free_port()),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_API_URL": api,
+        "OMP_NUM_THREADS": "1",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     write_tiny_params(tmp_path / "params.yaml")
     services = [sys.executable, "-m", "flows.services"]
     overrides = '{"train.steps": 4000, "train.checkpoint_every": 100}'
 
     def deployment_run(*extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "prefect"), "deployment", "run", "train-gan/default", "--param", f"overrides={overrides}", *extra],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [
+                str(BIN / "prefect"),
+                "deployment",
+                "run",
+                "train-gan/default",
+                "--param",
+                f"overrides={overrides}",
+                *extra,
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     try:
         subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)
@@ -280,7 +385,9 @@ def test_killed_serve_process_marks_the_run_crashed_and_a_new_run_resumes(tmp_pa
         assert 0 < step < 4000
         _wait_for(lambda: _flow_run_state(api, run_id) == "CRASHED", SILENCE.seconds + 4 * HEARTBEAT_SECONDS + 60)
 
-        subprocess.run([*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True)  # serve again
+        subprocess.run(
+            [*services, "start"], cwd=tmp_path, env=env, check=True, timeout=400, capture_output=True
+        )  # serve again
         again = deployment_run("--watch")
         assert again.returncode == 0 and "Completed" in again.stdout, again.stdout[-2000:]
         # what a person watching sees: the training's progress lines, not only heartbeats
@@ -298,8 +405,16 @@ def test_two_deployment_runs_in_one_checkout_each_report_their_own(tmp_path):
     same run made alone in a checkout of its own."""
     port, mlflow_port = free_port(), free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "GAN_PREFECT_PORT": str(port), "GAN_MLFLOW_PORT": str(mlflow_port),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_API_URL": api, "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "GAN_PREFECT_PORT": str(port),
+        "GAN_MLFLOW_PORT": str(mlflow_port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_API_URL": api,
+        "OMP_NUM_THREADS": "1",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -308,8 +423,25 @@ def test_two_deployment_runs_in_one_checkout_each_report_their_own(tmp_path):
     seeds = (1, 2)
     try:
         subprocess.run([*services, "start"], cwd=shared, env=env, check=True, timeout=400, capture_output=True)
-        runs = [subprocess.Popen([str(BIN / "prefect"), "deployment", "run", "train-gan/default", "--param", f'overrides={{"seed": {s}}}', "--watch"],
-                                 cwd=shared, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for s in seeds]
+        runs = [
+            subprocess.Popen(
+                [
+                    str(BIN / "prefect"),
+                    "deployment",
+                    "run",
+                    "train-gan/default",
+                    "--param",
+                    f'overrides={{"seed": {s}}}',
+                    "--watch",
+                ],
+                cwd=shared,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for s in seeds
+        ]
         outs = [p.communicate(timeout=900)[0] for p in runs]
         assert all(p.returncode == 0 and "Completed" in out for p, out in zip(runs, outs)), [o[-2000:] for o in outs]
         assert "waiting for it to finish" in (shared / ".run" / "serve.log").read_text()
@@ -321,11 +453,32 @@ def test_two_deployment_runs_in_one_checkout_each_report_their_own(tmp_path):
             alone.mkdir()
             write_tiny_params(alone / "params.yaml")
             uri = f"sqlite:///{alone / 'mlflow.db'}"
-            subprocess.run([sys.executable, "-m", "flows.train_gan", "--params", str(alone / "params.yaml"), "--root", str(alone), "--set", f"seed={seed}"],
-                           cwd=ROOT, env={**env, "MLFLOW_TRACKING_URI": uri}, check=True, timeout=600, capture_output=True)
-            (solo,) = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("gan-pipeline").experiment_id], "tags.entry = 'train-gan'")
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "flows.train_gan",
+                    "--params",
+                    str(alone / "params.yaml"),
+                    "--root",
+                    str(alone),
+                    "--set",
+                    f"seed={seed}",
+                ],
+                cwd=ROOT,
+                env={**env, "MLFLOW_TRACKING_URI": uri},
+                check=True,
+                timeout=600,
+                capture_output=True,
+            )
+            (solo,) = MlflowClient(uri).search_runs(
+                [MlflowClient(uri).get_experiment_by_name("gan-pipeline").experiment_id], "tags.entry = 'train-gan'"
+            )
             assert run.info.status == "FINISHED"
-            assert (run.data.metrics["jsd"], run.data.metrics["modes_covered"]) == (solo.data.metrics["jsd"], solo.data.metrics["modes_covered"])
+            assert (run.data.metrics["jsd"], run.data.metrics["modes_covered"]) == (
+                solo.data.metrics["jsd"],
+                solo.data.metrics["modes_covered"],
+            )
     finally:
         subprocess.run([*services, "stop"], cwd=shared, env=env, timeout=120, capture_output=True)
 
@@ -342,23 +495,50 @@ def test_team_servers_with_auth_serve_every_artifact(tmp_path, monkeypatch):
     team_dir.mkdir()
     elsewhere.mkdir()
     ports = {"GAN_PREFECT_PORT": str(free_port()), "GAN_MLFLOW_PORT": str(free_port())}
-    prefect_url, mlflow_url = f"http://127.0.0.1:{ports['GAN_PREFECT_PORT']}", f"http://127.0.0.1:{ports['GAN_MLFLOW_PORT']}"
+    prefect_url, mlflow_url = (
+        f"http://127.0.0.1:{ports['GAN_PREFECT_PORT']}",
+        f"http://127.0.0.1:{ports['GAN_MLFLOW_PORT']}",
+    )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
     services = [sys.executable, "-m", "flows.services"]
     host_env = {**base, **ports, "GAN_TEAM_USER": user, "GAN_TEAM_PASSWORD": password}
-    refused = subprocess.run([*services, "team"], cwd=team_dir, env={**host_env, "GAN_TEAM_PASSWORD": "short"}, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        [*services, "team"],
+        cwd=team_dir,
+        env={**host_env, "GAN_TEAM_PASSWORD": "short"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode != 0 and "GAN_TEAM_PASSWORD" in refused.stderr
     try:
-        out = subprocess.run([*services, "team"], cwd=team_dir, env=host_env, capture_output=True, text=True, timeout=400)
+        out = subprocess.run(
+            [*services, "team"], cwd=team_dir, env=host_env, capture_output=True, text=True, timeout=400
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         assert password not in out.stdout  # the printed client set-up names the variables, not the secret
         assert _request(f"{prefect_url}/api/admin/version", "GET", prefect_url)[0] == 401
         assert _request(f"{mlflow_url}/api/2.0/mlflow/experiments/search?max_results=1", "GET", mlflow_url)[0] == 401
 
-        client_env = {**base, "PREFECT_HOME": str(elsewhere / ".prefect"), "PREFECT_API_URL": f"{prefect_url}/api", "PREFECT_API_AUTH_STRING": f"{user}:{password}",
-                      "MLFLOW_TRACKING_URI": mlflow_url, "MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password, "OMP_NUM_THREADS": "1"}
+        client_env = {
+            **base,
+            "PREFECT_HOME": str(elsewhere / ".prefect"),
+            "PREFECT_API_URL": f"{prefect_url}/api",
+            "PREFECT_API_AUTH_STRING": f"{user}:{password}",
+            "MLFLOW_TRACKING_URI": mlflow_url,
+            "MLFLOW_TRACKING_USERNAME": user,
+            "MLFLOW_TRACKING_PASSWORD": password,
+            "OMP_NUM_THREADS": "1",
+        }
         write_tiny_params(elsewhere / "params.yaml")
-        run = subprocess.run([sys.executable, "-m", "flows.train_gan"], cwd=elsewhere, env=client_env, capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            [sys.executable, "-m", "flows.train_gan"],
+            cwd=elsewhere,
+            env=client_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
         for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
@@ -366,9 +546,16 @@ def test_team_servers_with_auth_serve_every_artifact(tmp_path, monkeypatch):
         client = MlflowClient(mlflow_url)
         (finished,) = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
         assert finished.info.status == "FINISHED" and finished.info.artifact_uri.startswith("mlflow-artifacts:")
-        files = {a.path for a in client.list_artifacts(finished.info.run_id)} | {a.path for a in client.list_artifacts(finished.info.run_id, "config")}
+        files = {a.path for a in client.list_artifacts(finished.info.run_id)} | {
+            a.path for a in client.list_artifacts(finished.info.run_id, "config")
+        }
         assert {"eval.json", "samples.png", "modes.png", "curves.csv", "config/resolved_params.yaml"} <= files
-        fetched = mlflow.artifacts.download_artifacts(run_id=finished.info.run_id, artifact_path="eval.json", dst_path=str(tmp_path / "fetched"), tracking_uri=mlflow_url)
+        fetched = mlflow.artifacts.download_artifacts(
+            run_id=finished.info.run_id,
+            artifact_path="eval.json",
+            dst_path=str(tmp_path / "fetched"),
+            tracking_uri=mlflow_url,
+        )
         assert Path(fetched).read_bytes() == (elsewhere / "metrics" / "eval.json").read_bytes()
         (version,) = client.search_model_versions("name='gan-generator-ring8'")
         model = mlflow.pyfunc.load_model(f"models:/gan-generator-ring8/{version.version}")

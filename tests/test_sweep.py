@@ -12,19 +12,26 @@ from tests.pipeline_helpers import ROOT, write_tiny_params
 
 
 def test_grid_expands_to_validated_members():
-    sweep = load_sweep_config(ROOT / "params.yaml", grid={"train.loss": ["mm", "ns"], "train.k": [1, 2], "seed": [0, 1, 2]}, overrides={"train.steps": 7})
+    sweep = load_sweep_config(
+        ROOT / "params.yaml",
+        grid={"train.loss": ["mm", "ns"], "train.k": [1, 2], "seed": [0, 1, 2]},
+        overrides={"train.steps": 7},
+    )
     members = expand_grid(sweep, ROOT / "params.yaml")
     assert len(members) == 12 and len({m.name for m in members}) == 12
     assert members[0].overrides["train.steps"] == 7 and members[0].name == "loss=mm,k=1,seed=0"
     assert sweep.overrides["train.steps"] == 7  # a given override adds to the file's
 
 
-@pytest.mark.parametrize("grid, match", [
-    ({"train.los": ["mm"]}, "did you mean 'train.loss'"),
-    ({"train.k": [1, 0]}, "'train.k'"),
-    ({"train.loss": []}, "no values"),
-    ({}, "grid is empty"),
-])
+@pytest.mark.parametrize(
+    "grid, match",
+    [
+        ({"train.los": ["mm"]}, "did you mean 'train.loss'"),
+        ({"train.k": [1, 0]}, "'train.k'"),
+        ({"train.loss": []}, "no values"),
+        ({}, "grid is empty"),
+    ],
+)
 def test_bad_grid_is_refused_in_one_line(grid, match):
     with pytest.raises(ConfigError, match=match) as info:
         expand_grid(load_sweep_config(ROOT / "params.yaml", grid=grid), ROOT / "params.yaml")
@@ -32,8 +39,17 @@ def test_bad_grid_is_refused_in_one_line(grid, match):
 
 
 def test_summary_aggregates_over_seeds():
-    rows = [{"train.loss": loss, "seed": s, "jsd": j, "jsd_ci_low": j - 0.01, "jsd_ci_high": j + 0.01, "high_quality_fraction": 0.9}
-            for loss, s, j in [("mm", 0, 0.2), ("mm", 1, 0.4), ("ns", 0, 0.1), ("ns", 1, 0.1)]]
+    rows = [
+        {
+            "train.loss": loss,
+            "seed": s,
+            "jsd": j,
+            "jsd_ci_low": j - 0.01,
+            "jsd_ci_high": j + 0.01,
+            "high_quality_fraction": 0.9,
+        }
+        for loss, s, j in [("mm", 0, 0.2), ("mm", 1, 0.4), ("ns", 0, 0.1), ("ns", 1, 0.1)]
+    ]
     table = summarise(rows, ["train.loss"])
     assert list(table["train.loss"]) == ["ns", "mm"]  # best first
     assert table.loc[1, "jsd_mean"] == pytest.approx(0.3) and table.loc[1, "members"] == 2
@@ -47,7 +63,14 @@ def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch, prefe
     grid = {"data.name": ["ring8", "mine"], "train.loss": ["mm", "ns"]}  # "mine" reads a missing file
     from flows.sweep_gan import sweep_gan
 
-    out = sweep_gan(grid=grid, overrides={"train.steps": 40, "data.path": str(tmp_path / "missing.npy")}, params_path=str(tmp_path / "params.yaml"), root=str(tmp_path), workers=2, name="t")
+    out = sweep_gan(
+        grid=grid,
+        overrides={"train.steps": 40, "data.path": str(tmp_path / "missing.npy")},
+        params_path=str(tmp_path / "params.yaml"),
+        root=str(tmp_path),
+        workers=2,
+        name="t",
+    )
 
     assert out["finished"] == 2 and out["failed"] == ["name=mine,loss=mm", "name=mine,loss=ns"]
     client = MlflowClient(uri)
@@ -55,7 +78,12 @@ def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch, prefe
     assert parent.info.status == "FINISHED" and parent.data.metrics["members_failed"] == 2
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     status = {c.info.run_name: c.info.status for c in children}
-    assert status == {"name=ring8,loss=mm": "FINISHED", "name=ring8,loss=ns": "FINISHED", "name=mine,loss=mm": "FAILED", "name=mine,loss=ns": "FAILED"}
+    assert status == {
+        "name=ring8,loss=mm": "FINISHED",
+        "name=ring8,loss=ns": "FINISHED",
+        "name=mine,loss=mm": "FAILED",
+        "name=mine,loss=ns": "FAILED",
+    }
     for child in children:
         if child.info.status == "FINISHED":
             assert "jsd" in child.data.metrics and child.data.params["train.steps"] == "40"
@@ -64,7 +92,14 @@ def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch, prefe
             assert "missing.npy" in child.data.tags["failure_reason"]
 
     report_dir = tmp_path / "reports" / "t"
-    for name in ("report.md", "summary.csv", "members.csv", "grad_norm_at_start.csv", "training_curves.png", "samples.png"):
+    for name in (
+        "report.md",
+        "summary.csv",
+        "members.csv",
+        "grad_norm_at_start.csv",
+        "training_curves.png",
+        "samples.png",
+    ):
         assert (report_dir / name).stat().st_size > 0, name
     report = (report_dir / "report.md").read_text()
     assert "name=mine,loss=mm" in report and "ns_over_mm" in report

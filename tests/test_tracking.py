@@ -28,7 +28,10 @@ def test_a_run_ends_finished_failed_or_open_as_asked(store):
     with tracked_run(paths, open_, finish=False):  # the next stage finishes it
         pass
     assert client.get_run(ok).info.status == "FINISHED"
-    assert client.get_run(failed).info.status == "FAILED" and client.get_run(failed).data.tags["failure_reason"] == "the real problem"
+    assert (
+        client.get_run(failed).info.status == "FAILED"
+        and client.get_run(failed).data.tags["failure_reason"] == "the real problem"
+    )
     assert client.get_run(open_).info.status == "RUNNING"
 
 

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from gan_core.callbacks import Callback
-from gan_core.checkpoint import load_checkpoint
-from gan_core.datasets import Dataset, load_dataset
+from gan_core.checkpoint import load_checkpoint, restore_rng
+from gan_core.datasets import load_dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.runtime import autocast_dtype
-from gan_core.train import CHECKPOINT_NAME, fit_gan, restore_rng, sample
+from gan_core.train import CHECKPOINT_NAME, fit_gan, sample
 
 
 class _Interrupt(Exception):

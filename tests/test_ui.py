@@ -26,7 +26,9 @@ from tests.pipeline_helpers import ROOT, free_port, write_tiny_params
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SHOTS = ROOT / "test-artifacts" / "ui"
 BIN = Path(sys.executable).parent
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)"
+)
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -66,8 +68,17 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=2200,1100"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=2200,1100",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -98,7 +109,9 @@ def _sweep_like_runs(uri: str) -> tuple[str, str, dict[str, str]]:
     for loss, seed, jsd in [("mm", 0, 0.2143), ("mm", 1, 0.1877), ("ns", 0, 0.0431), ("ns", 1, 0.0519)]:
         name = f"loss={loss},seed={seed}"
         run = c.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent}).info.run_id
-        c.log_batch(run, metrics=[Metric("jsd", jsd, 0, 0)], params=[Param("train.loss", loss), Param("seed", str(seed))])
+        c.log_batch(
+            run, metrics=[Metric("jsd", jsd, 0, 0)], params=[Param("train.loss", loss), Param("seed", str(seed))]
+        )
         c.set_terminated(run, "FINISHED")
         children[name] = run
     c.set_terminated(parent, "FINISHED")
@@ -112,8 +125,22 @@ def test_mlflow_ui_lists_sweep_children_with_jsd(tmp_path, browser):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     exp, parent, children = _sweep_like_runs(uri)
     port = free_port()
-    server = _server([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--backend-store-uri", uri, "--workers", "1"],
-                     f"http://127.0.0.1:{port}/health", tmp_path / "mlflow.log")
+    server = _server(
+        [
+            str(BIN / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            uri,
+            "--workers",
+            "1",
+        ],
+        f"http://127.0.0.1:{port}/health",
+        tmp_path / "mlflow.log",
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         # The experiment's runs page: expand the sweep's parent, show the jsd column.
@@ -131,7 +158,9 @@ def test_mlflow_ui_lists_sweep_children_with_jsd(tmp_path, browser):
         # The compare view of the four children.
         runs = urllib.parse.quote(json.dumps(list(children.values())))
         browser.get(f"{base}/#/compare-runs?runs={runs}&experiments={urllib.parse.quote(json.dumps([exp]))}")
-        body = _wait_text(browser, "Metrics", "jsd", *children, "0.214", "0.188", "0.043", "0.052")  # shown to 3 decimals
+        body = _wait_text(
+            browser, "Metrics", "jsd", *children, "0.214", "0.188", "0.043", "0.052"
+        )  # shown to 3 decimals
         browser.save_screenshot(str(SHOTS / "mlflow-compare-runs.png"))
         assert body.index("jsd") < body.index("0.214")
     finally:
@@ -141,23 +170,56 @@ def test_mlflow_ui_lists_sweep_children_with_jsd(tmp_path, browser):
 def test_prefect_ui_shows_the_flow_run(tmp_path, browser):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", **prefect_server_security(port)}  # as `make run` starts it: CSRF on, CORS its own origin
-    server = _server([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], f"{api}/health", tmp_path / "prefect.log", env)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        **prefect_server_security(port),
+    }  # as `make run` starts it: CSRF on, CORS its own origin
+    server = _server(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        f"{api}/health",
+        tmp_path / "prefect.log",
+        env,
+    )
     try:
         write_tiny_params(tmp_path / "params.yaml")
-        subprocess.run([sys.executable, "-m", "flows.prepare_data", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)],
-                       cwd=ROOT, env=env, check=True, timeout=300, capture_output=True)
-        with urllib.request.urlopen(f"{api}/csrf-token?client=ui-test", timeout=10) as r:  # what the UI does before any POST
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "flows.prepare_data",
+                "--params",
+                str(tmp_path / "params.yaml"),
+                "--root",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+        with urllib.request.urlopen(
+            f"{api}/csrf-token?client=ui-test", timeout=10
+        ) as r:  # what the UI does before any POST
             token = json.loads(r.read())["token"]
-        req = urllib.request.Request(f"{api}/flow_runs/filter", data=b"{}", method="POST",
-                                     headers={"Content-Type": "application/json", "Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "ui-test"})
+        req = urllib.request.Request(
+            f"{api}/flow_runs/filter",
+            data=b"{}",
+            method="POST",
+            headers={"Content-Type": "application/json", "Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "ui-test"},
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             runs = json.loads(r.read())
         assert len(runs) == 1 and runs[0]["state_type"] == "COMPLETED"
         browser.get(f"http://127.0.0.1:{port}/runs/flow-run/{runs[0]['id']}")
-        body = _wait_text(browser, runs[0]["name"], "prepare-data", "Completed")
+        # The flow run's page names the run, its prepare-data subflow and the task inside it
+        # (_wait_text fails the test unless every text appears within its timeout).
+        _wait_text(browser, runs[0]["name"], "prepare-data", "Completed", "prepare-dataset")
         browser.save_screenshot(str(SHOTS / "prefect-flow-run.png"))
-        assert "prepare-dataset" in _wait_text(browser, "prepare-dataset") or "prepare-dataset" in body
     finally:
         _stop(server)
