@@ -265,7 +265,7 @@ class _Trainer:
     def _set_lr(self) -> None:
         if self.tc.lr_decay == "none":
             return
-        left = 1.0 - self.step / self.tc.steps  # linear: 1 at the start, 0 at the last step
+        left = (1.0 - self.step / self.tc.steps) ** self.tc.lr_decay_power  # 1 at the start, 0 at the last step
         d_end = self.tc.lr_d_end  # D may keep part of its rate, to go on tracking D*
         for opt, lr in (
             (self.gan.opt_g, self.tc.lr_g * left),
