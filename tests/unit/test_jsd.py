@@ -18,7 +18,7 @@ from gan_core.mixtures import mixture_jsd
 from gan_core.models import MLPDiscriminator
 from gan_core.validation import validation_pairs
 
-TRUTH = json.loads((Path(__file__).parent / "data" / "jsd_truth.json").read_text())
+TRUTH = json.loads((Path(__file__).parents[1] / "data" / "jsd_truth.json").read_text())
 PAIRS = validation_pairs()
 FAST = dict(steps=800)
 

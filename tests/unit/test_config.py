@@ -7,7 +7,7 @@ import pytest
 from gan_core.config import Config, build_config, load_config
 from gan_core.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_params_yaml_and_code_defaults_agree():
