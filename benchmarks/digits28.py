@@ -45,7 +45,7 @@ EXAMPLE = [
 def main(*pairs: str) -> None:
     from gan_core.config import load_config
     from gan_core.datasets import load_dataset
-    from gan_core.evaluate import evaluate_generator
+    from gan_core.evaluate import evaluate_gan
     from gan_core.plots import samples_figure, save_figure
     from gan_core.train import fit_gan
 
@@ -55,7 +55,7 @@ def main(*pairs: str) -> None:
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
     seconds = time.perf_counter() - t0
-    metrics, shown, _ = evaluate_generator(result.generator, data, cfg)
+    metrics, shown, _ = evaluate_gan(result.generator, data, cfg)
     save_figure(
         samples_figure(shown, None, f"digits 28x28: JSD̂ {metrics['jsd']:.3f}"), OUT.parent / "digits28-samples.png"
     )

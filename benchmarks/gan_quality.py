@@ -8,7 +8,7 @@ JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
 
 Each run trains with params.yaml's defaults (only data.name, train.loss and seed change) plus
-any `--set` overrides, and is evaluated as the evaluate stage does (`evaluate_generator`: JSD̂ on
+any `--set` overrides, and is evaluated as the evaluate stage does (`evaluate_gan`: JSD̂ on
 20,000 samples per side, modes and 3σ fraction on 2,500, per-mode covariance). Workers use one
 thread each. Seeds 0-9 are the reported ones; settings are chosen on other seeds
 (`jsd_tuning.py`, seeds 100 and up). Rows carry a fingerprint of the model and training settings, so a run is
@@ -63,7 +63,7 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
 
     torch.set_num_threads(1)
     from gan_core.datasets import load_dataset
-    from gan_core.evaluate import evaluate_generator
+    from gan_core.evaluate import evaluate_gan
     from gan_core.train import fit_gan
 
     name, loss, seed, sets = job
@@ -72,7 +72,7 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
     t0 = time.perf_counter()
     result = fit_gan(cfg, data)
     train_seconds = time.perf_counter() - t0
-    m = evaluate_generator(result.generator, data, cfg).metrics
+    m = evaluate_gan(result.generator, data, cfg).metrics
     keep = (
         "jsd",
         "jsd_ci_low",

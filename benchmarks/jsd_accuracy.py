@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_core.jsd import estimate_jsd, score_logits
-from gan_core.validation import validation_pairs
+from gan_core.jsd_cases import validation_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = json.loads((ROOT / "tests" / "data" / "jsd_truth.json").read_text())

@@ -33,7 +33,7 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     from gan_core.callbacks import Callback
     from gan_core.config import load_config
     from gan_core.datasets import load_dataset
-    from gan_core.evaluate import evaluate_generator
+    from gan_core.evaluate import evaluate_gan
     from gan_core.jsd import estimate_jsd
     from gan_core.train import fit_gan, sample
 
@@ -59,7 +59,7 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     curve = Curve()
     result = fit_gan(cfg, data, callbacks=[curve])
     seconds = time.perf_counter() - t0
-    metrics, _, fake = evaluate_generator(result.generator, data, cfg)
+    metrics, _, fake = evaluate_gan(result.generator, data, cfg)
     from gan_core.plots import mode_zoom_figure, save_figure  # the picture behind the numbers (not committed)
 
     save_figure(

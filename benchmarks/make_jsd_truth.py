@@ -9,8 +9,8 @@ import json
 import time
 from pathlib import Path
 
+from gan_core.jsd_cases import validation_pairs
 from gan_core.mixtures import mixture_jsd
-from gan_core.validation import validation_pairs
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "jsd_truth.json"
 N = 1_000_000

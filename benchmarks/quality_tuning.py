@@ -30,7 +30,7 @@ OUT = ROOT / "benchmarks" / "results" / "quality_tuning.jsonl"
 def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     from gan_core.config import load_config
     from gan_core.datasets import load_dataset
-    from gan_core.metrics import mode_metrics, nearest_mode
+    from gan_core.mode_metrics import mode_metrics, nearest_mode
     from gan_core.train import fit_gan, sample
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))

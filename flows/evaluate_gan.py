@@ -11,8 +11,8 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from gan_core.config import Config
+from tasks import evaluation
 from tasks.common import checkout_lock, load_run_config, read_json
-from tasks.evaluation import evaluate_model
 from tasks.paths import Paths
 from tasks.tracking import client, start_run, tracked_run
 
@@ -32,7 +32,7 @@ def evaluate_gan(
         if own_run:  # run alone (DVC): continue the run fit-gan opened, or a new child of it once that one is finished
             run_id = _evaluation_run(paths, cfg, read_json(paths.run_file).get("mlflow_run_id"))
         with tracked_run(paths, run_id if own_run else None):
-            return evaluate_model(cfg, str(paths.root), run_id)
+            return evaluation.evaluate_gan(cfg, str(paths.root), run_id)
 
 
 def _evaluation_run(paths: Paths, cfg, training_run_id: str | None) -> str | None:

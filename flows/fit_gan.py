@@ -14,10 +14,10 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from gan_core.config import Config
+from tasks import training
 from tasks.common import checkout_lock, load_run_config, write_json
 from tasks.paths import Paths
 from tasks.tracking import start_run, tracked_run
-from tasks.training import train_generator
 
 
 @flow(name="fit-gan")
@@ -41,7 +41,7 @@ def fit_gan(
             )
         write_json(paths.run_file, {"mlflow_run_id": run_id})
         with tracked_run(paths, run_id if own_run else None, finish=False):  # evaluate-gan finishes it
-            return train_generator(cfg, str(paths.root), run_id)
+            return training.fit_gan(cfg, str(paths.root), run_id)
 
 
 if __name__ == "__main__":

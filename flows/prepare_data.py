@@ -10,8 +10,8 @@ from typing import Any
 from prefect import flow
 
 from gan_core.config import Config
+from tasks import data
 from tasks.common import checkout_lock, load_run_config
-from tasks.data import prepare_dataset
 from tasks.paths import Paths
 
 
@@ -24,7 +24,7 @@ def prepare_data(
 ) -> str:
     cfg = load_run_config(params_path, overrides, root, cfg)
     with checkout_lock(root, "prepare-data"):
-        return prepare_dataset(cfg, Paths.at(root).prepared)
+        return data.prepare_data(cfg, Paths.at(root).prepared)
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ def load_generator(
         generator, _ = build_models(cfg.model, tuple(state["sample_shape"]))
         generator.load_state_dict(state["state_dict"])
     except FileNotFoundError:
-        raise CheckpointError(f"generator: '{path}' does not exist; run the train stage first") from None
+        raise CheckpointError(f"generator: '{path}' does not exist; run the fit_gan stage first") from None
     except Exception as exc:
         raise CheckpointError(
             f"generator: '{path}' is truncated, corrupt or incompatible ({type(exc).__name__})"

@@ -30,7 +30,7 @@ class DataConfig(_Section):
     # ring8 | grid25 | digits, or any other name for a user dataset read from `path`.
     name: str = "ring8"
     # A user dataset: a .npy/.npz file of shape (n, d) or (n, c, h, w), or a folder of images.
-    # The DVC prepare stage depends on it, so the default is a folder that exists (data/user).
+    # The DVC prepare_data stage depends on it, so the default is a folder that exists (data/user).
     path: str | None = "data/user"
     # Samples drawn from a synthetic mixture for training (a finite, versioned dataset).
     n_train: int = Field(100_000, ge=16)

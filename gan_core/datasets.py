@@ -104,7 +104,7 @@ def check_prepared(ds: Dataset, cfg: DataConfig, seed: int, path: str | Path) ->
     """Refuse a prepared file built from another data config, seed or data file."""
     if ds.source != source_key(cfg, seed):
         raise DataError(
-            f"data: prepared file '{path}' holds '{ds.name}' built from another data config, seed or data file than this run's; run the prepare stage first"
+            f"data: prepared file '{path}' holds '{ds.name}' built from another data config, seed or data file than this run's; run the prepare_data stage first"
         )
 
 
@@ -261,7 +261,7 @@ def load_prepared(path: str | Path) -> Dataset:
     """Read what `save_prepared` wrote; mixtures get their exact density back by name."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"data: prepared file '{path}' does not exist; run the prepare stage first")
+        raise DataError(f"data: prepared file '{path}' does not exist; run the prepare_data stage first")
     try:
         with np.load(path, allow_pickle=False) as f:
             name = str(f["name"])

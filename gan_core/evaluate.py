@@ -17,7 +17,7 @@ from gan_core.config import Config
 from gan_core.datasets import Dataset
 from gan_core.digit_metrics import digit_metrics, train_digit_classifier
 from gan_core.jsd import estimate_jsd
-from gan_core.metrics import mode_metrics, mode_shape
+from gan_core.mode_metrics import mode_metrics, mode_shape
 from gan_core.train import sample
 
 
@@ -58,7 +58,7 @@ class Evaluation(NamedTuple):
     fake: np.ndarray  # the n_jsd generated samples the estimator scored (per-mode shape, zoom plot)
 
 
-def evaluate_generator(generator: nn.Module, data: Dataset, cfg: Config) -> Evaluation:
+def evaluate_gan(generator: nn.Module, data: Dataset, cfg: Config) -> Evaluation:
     ec = cfg.evaluate
     t0 = time.perf_counter()
     n = min(ec.n_jsd, len(data.heldout))

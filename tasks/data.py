@@ -22,8 +22,8 @@ def _up_to_date(cfg: Config, out: Path) -> bool:
         return False
 
 
-@task(name="prepare-dataset", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient_only)
-def prepare_dataset(cfg: Config, out: Path) -> str:
+@task(name="prepare-data", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient_only)
+def prepare_data(cfg: Config, out: Path) -> str:
     """Build the data unless the file already holds exactly it (checked by content source,
     never by a cache that the file could have drifted from)."""
     if _up_to_date(cfg, out):

@@ -15,11 +15,11 @@ import yaml
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+import gan_core.evaluate
 from gan_core.checkpoint import load_generator
 from gan_core.config import Config
 from gan_core.datasets import check_prepared, load_prepared
 from gan_core.errors import CheckpointError
-from gan_core.evaluate import evaluate_generator
 from gan_core.identity import identity_difference, run_identity
 from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
 from gan_core.runtime import resolve_device, use_threads
@@ -32,7 +32,7 @@ GAN_CORE = Path(__file__).resolve().parents[1] / "gan_core"
 
 
 @task(name="evaluate-gan", retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
-def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
+def evaluate_gan(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
     use_threads()
     data = load_prepared(paths.prepared)
@@ -41,7 +41,7 @@ def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
     other = identity_difference(saved.get("identity", {}), run_identity(cfg.flat(), data.digest))
     if other:
         raise CheckpointError(
-            f"generator: '{paths.generator}' was made by another run (its {other} differ from this run's); run the train stage first"
+            f"generator: '{paths.generator}' was made by another run (its {other} differ from this run's); run the fit_gan stage first"
         )
     say = progress_logger()
     ev = cfg.evaluate
@@ -54,7 +54,7 @@ def evaluate_model(cfg: Config, root: str, run_id: str | None) -> dict:
         "; then discriminator rejection sampling, scored the same way" if ev.correction == "rejection" else "",
     )
     t0 = time.perf_counter()
-    metrics, shown, fake = evaluate_generator(generator, data, cfg)
+    metrics, shown, fake = gan_core.evaluate.evaluate_gan(generator, data, cfg)
     say.info("evaluate-gan: done in %.0f s", time.perf_counter() - t0)
     write_json(paths.metrics, metrics)
     title = f"{data.name} · {cfg.train.loss} · k={cfg.train.k} · JSD {metrics['jsd']:.4f} nats"

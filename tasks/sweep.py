@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ from gan_core.runtime import THREADS_ENV
 from gan_core.sweep import Member, summarise
 from gan_core.train import generator_grad_norm_at_start
 from tasks.common import run_logger, write_json
-from tasks.data import prepare_dataset
-from tasks.evaluation import evaluate_model
+from tasks.data import prepare_data
+from tasks.evaluation import evaluate_gan
 from tasks.paths import Paths
 from tasks.tracking import client, start_run, tracked_run
-from tasks.training import train_generator
+from tasks.training import fit_gan
 
 
 @task(name="sweep-member", retries=0)
@@ -47,9 +48,9 @@ def run_member(
         run_id = start_run(paths.root, cfg.flat(), tags, run_name=member.name, parent_run_id=parent_run_id)
     t0 = time.perf_counter()
     with tracked_run(paths, run_id):
-        prepare_dataset(cfg, paths.prepared)
-        fitted = train_generator(cfg, str(paths.root), run_id)
-        metrics = evaluate_model(cfg, str(paths.root), run_id)
+        prepare_data(cfg, paths.prepared)
+        fitted = fit_gan(cfg, str(paths.root), run_id)
+        metrics = evaluate_gan(cfg, str(paths.root), run_id)
     return {
         "member": member.name,
         **member.values,
@@ -124,56 +125,41 @@ def _set_champion(tracking_root: Path, best: dict[str, Any]) -> str | None:
     return None
 
 
-@task(name="sweep-report")
-def write_report(
+MEMBER_COLUMNS = (
+    "member", "jsd", "jsd_ci_low", "jsd_ci_high", "modes_covered", "high_quality_fraction",
+    "mode_var_min", "mode_var_max", "train_seconds", "resumed_from", "worker", "mlflow_run_id",
+)  # fmt: skip
+
+
+@dataclass
+class SweepReport:
+    """What a sweep's report says, built from the members' results alone (no I/O)."""
+
+    sweep_id: str
+    table: pd.DataFrame  # JSD̂ and mode metrics per grid combination, over seeds
+    members: pd.DataFrame
+    grads: pd.DataFrame  # generator gradient norm at the start, MM vs NS
+    failed: dict[str, str]
+    champion: str | None
+    markdown: str
+
+
+def build_report(
     sweep_id: str,
     results: list[dict[str, Any]],
     failed: dict[str, str],
     grid_keys: list[str],
-    params_path: str,
-    base_overrides: dict[str, Any],
-    root: str,
-    parent_run_id: str,
-) -> dict[str, Any]:
-    paths = Paths.at(root)
-    out = paths.root / "reports" / sweep_id
-    out.mkdir(parents=True, exist_ok=True)
+    grads: pd.DataFrame,
+    champion: str | None,
+) -> SweepReport:
+    """The report's tables and text; pure, so it can be tested and rebuilt from the results."""
     by = [k for k in grid_keys if k != "seed"] or grid_keys[:1]
     table = summarise(results, by)
-    shown = [
-        "member",
-        *grid_keys,
-        "jsd",
-        "jsd_ci_low",
-        "jsd_ci_high",
-        "modes_covered",
-        "high_quality_fraction",
-        "mode_var_min",
-        "mode_var_max",
-        "train_seconds",
-        "resumed_from",
-        "worker",
-        "mlflow_run_id",
-    ]
     members = pd.DataFrame(results)
+    shown = [MEMBER_COLUMNS[0], *grid_keys, *MEMBER_COLUMNS[1:]]
     members = members[[c for c in shown if c in members]] if len(members) else members
-    members.to_csv(out / "members.csv", index=False)
-    table.to_csv(out / "summary.csv", index=False)
-    seeds = sorted({int(r.get("seed", 0)) for r in results}) or [0]
-    grads = _grad_ratio(params_path, base_overrides, seeds[:3])
-    grads.to_csv(out / "grad_norm_at_start.csv", index=False)
-    save_figure(
-        compare_curves_figure(_curves(results, paths.root), title=f"{sweep_id}: MM vs NS over training"),
-        out / "training_curves.png",
-    )
-    save_figure(
-        tile_images_figure({r["member"]: Path(r["root"]) / "plots" / "samples.png" for r in results}),
-        out / "samples.png",
-    )
-    champion = _set_champion(paths.root, min(results, key=lambda r: r["jsd"])) if results else None
-
     failed_md = "\n".join(f"- `{name}`: {reason}" for name, reason in failed.items()) or "none"
-    report = (
+    markdown = (
         f"# Sweep {sweep_id}\n\n{len(results)} members finished, {len(failed)} failed.\n\n"
         f"## Final JSD̂ (nats, fresh discriminator) and mode metrics, over seeds\n\n{table.round(4).to_markdown(index=False)}\n\n"
         f"## Generator gradient norm at the start of training (same initialisation)\n\n"
@@ -185,33 +171,69 @@ def write_report(
         "`train.jsd_curve_n` samples per side; the training D's JSD lower bound; its mean D(G(z)), smoothed), "
         "`samples.png` (final samples of every member).\n"
     )
-    (out / "report.md").write_text(report)
-    write_json(
-        out / "sweep.json",
-        {
-            "sweep_id": sweep_id,
-            "finished": [r["member"] for r in results],
-            "failed": failed,
-            "champion": champion,
-            "parent_run_id": parent_run_id,
-        },
-    )
+    return SweepReport(sweep_id, table, members, grads, failed, champion, markdown)
 
-    c = client(paths.root)
+
+def _save_report(
+    report: SweepReport, results: list[dict[str, Any]], out: Path, tracking_root: Path, parent_run_id: str
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    report.members.to_csv(out / "members.csv", index=False)
+    report.table.to_csv(out / "summary.csv", index=False)
+    report.grads.to_csv(out / "grad_norm_at_start.csv", index=False)
+    title = f"{report.sweep_id}: MM vs NS over training"
+    save_figure(compare_curves_figure(_curves(results, tracking_root), title=title), out / "training_curves.png")
+    samples = {r["member"]: Path(r["root"]) / "plots" / "samples.png" for r in results}
+    save_figure(tile_images_figure(samples), out / "samples.png")
+    (out / "report.md").write_text(report.markdown)
+    finished = [r["member"] for r in results]
+    summary = {
+        "sweep_id": report.sweep_id,
+        "finished": finished,
+        "failed": report.failed,
+        "champion": report.champion,
+        "parent_run_id": parent_run_id,
+    }
+    write_json(out / "sweep.json", summary)
+
+
+def _log_report(report: SweepReport, out: Path, tracking_root: Path, parent_run_id: str) -> None:
+    """The saved report on the sweep's MLflow run and, inside a Prefect run, as its artifacts."""
+    c = client(tracking_root)
     c.log_artifacts(parent_run_id, str(out), "report")
-    if results:
-        best = table.iloc[0]
-        c.log_metric(parent_run_id, "best_jsd_mean", float(best["jsd_mean"]))
-    c.log_metric(parent_run_id, "members_finished", len(results))
-    c.log_metric(parent_run_id, "members_failed", len(failed))
+    if len(report.table):
+        c.log_metric(parent_run_id, "best_jsd_mean", float(report.table.iloc[0]["jsd_mean"]))
+    c.log_metric(parent_run_id, "members_finished", len(report.members))
+    c.log_metric(parent_run_id, "members_failed", len(report.failed))
     try:
-        create_markdown_artifact(report, key="sweep-report", description=f"sweep-gan {sweep_id}")
+        create_markdown_artifact(report.markdown, key="sweep-report", description=f"sweep-gan {report.sweep_id}")
+        records = report.table.round(4).to_dict(orient="records")
         create_table_artifact(
-            table.round(4).to_dict(orient="records"),
-            key="sweep-summary",
-            description="JSD̂ and mode metrics per (loss, k), over seeds",
+            records, key="sweep-summary", description="JSD̂ and mode metrics per (loss, k), over seeds"
         )
     except Exception:  # outside a Prefect run there is nowhere to attach them
         pass
+
+
+@task(name="sweep-report")
+def write_report(
+    sweep_id: str,
+    results: list[dict[str, Any]],
+    failed: dict[str, str],
+    grid_keys: list[str],
+    params_path: str,
+    base_overrides: dict[str, Any],
+    root: str,
+    parent_run_id: str,
+) -> dict[str, Any]:
+    """Measure the start-of-training gradients, alias the champion, then build, save and log the report."""
+    paths = Paths.at(root)
+    out = paths.root / "reports" / sweep_id
+    seeds = sorted({int(r.get("seed", 0)) for r in results}) or [0]
+    grads = _grad_ratio(params_path, base_overrides, seeds[:3])
+    champion = _set_champion(paths.root, min(results, key=lambda r: r["jsd"])) if results else None
+    report = build_report(sweep_id, results, failed, grid_keys, grads, champion)
+    _save_report(report, results, out, paths.root, parent_run_id)
+    _log_report(report, out, paths.root, parent_run_id)
     run_logger().info("sweep report: %s (champion: %s)", out / "report.md", champion)
     return {"report": str(out / "report.md"), "champion": champion, "finished": len(results), "failed": sorted(failed)}

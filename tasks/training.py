@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from prefect import task
 
+import gan_core.train
 from gan_core.callbacks import Callback
 from gan_core.checkpoint import atomic_write, save_generator
 from gan_core.config import Config
@@ -17,7 +18,7 @@ from gan_core.datasets import check_prepared, load_prepared
 from gan_core.identity import run_identity
 from gan_core.jsd import estimate_jsd, jsd_from_discriminator
 from gan_core.runtime import resolve_device, use_threads
-from gan_core.train import fit_gan, sample
+from gan_core.train import sample
 from tasks.common import progress_logger, retry_transient_only, run_logger
 from tasks.paths import Paths
 from tasks.tracking import MlflowCallback
@@ -170,7 +171,7 @@ def _checkpoint_dir(paths: Paths, identity: str):
 
 
 @task(name="fit-gan", tags=["gpu"], retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient_only)
-def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
+def fit_gan(cfg: Config, root: str, run_id: str | None) -> dict:
     paths = Paths.at(root)
     threads = use_threads()  # on purpose: GAN_THREADS, else the cores this process is given
     data = load_prepared(paths.prepared)
@@ -195,7 +196,7 @@ def train_generator(cfg: Config, root: str, run_id: str | None) -> dict:
     )
     callbacks += [curve] if curve else []
     checkpoint_dir = _checkpoint_dir(paths, run_identity(cfg.flat(), data.digest)["id"])
-    result = fit_gan(cfg, data, checkpoint_dir=checkpoint_dir, callbacks=callbacks)
+    result = gan_core.train.fit_gan(cfg, data, checkpoint_dir=checkpoint_dir, callbacks=callbacks)
     if tracker:
         tracker.flush()
         tracker.client.log_metric(run_id, "train_seconds", result.seconds)

@@ -5,14 +5,14 @@ with its generator, and the prepared data is checked against the config that ask
 import numpy as np
 import pytest
 
+import gan_core.train
 from gan_core.config import build_config
 from gan_core.datasets import check_prepared, load_dataset, load_prepared
 from gan_core.errors import CheckpointError, DataError
 from gan_core.identity import code_version, run_identity
-from gan_core.train import fit_gan
-from tasks.data import prepare_dataset
-from tasks.evaluation import evaluate_model
-from tasks.training import train_generator
+from tasks.data import prepare_data
+from tasks.evaluation import evaluate_gan
+from tasks.training import fit_gan
 
 
 def test_identity_covers_steps_data_and_not_display_keys(tiny_cfg):
@@ -35,20 +35,20 @@ def test_identity_covers_steps_data_and_not_display_keys(tiny_cfg):
 def test_a_longer_run_never_resumes_a_shorter_ones_checkpoint(tiny_cfg, tmp_path):
     short = tiny_cfg("train.steps=20")
     data = load_dataset(short.data, short.seed)
-    fit_gan(short, data, checkpoint_dir=tmp_path)
+    gan_core.train.fit_gan(short, data, checkpoint_dir=tmp_path)
     longer = tiny_cfg("train.steps=40")
     with pytest.raises(CheckpointError, match="train.steps"):  # same folder: refused, not spliced
-        fit_gan(longer, data, checkpoint_dir=tmp_path)
+        gan_core.train.fit_gan(longer, data, checkpoint_dir=tmp_path)
     other_data = load_dataset(short.data, short.seed + 1)
     with pytest.raises(CheckpointError, match="prepared data"):
-        fit_gan(short, other_data, checkpoint_dir=tmp_path)
+        gan_core.train.fit_gan(short, other_data, checkpoint_dir=tmp_path)
 
 
 def test_prepared_data_follows_the_config_whatever_ran_before(tmp_path):
     out = tmp_path / "data" / "prepared" / "dataset.npz"
     for name in ("ring8", "grid25", "ring8", "grid25"):
         cfg = build_config({}, [f"data.name={name}", "seed=5", "data.n_train=500", "data.n_heldout=100"])
-        prepare_dataset.fn(cfg, out)
+        prepare_data.fn(cfg, out)
         data = load_prepared(out)
         assert data.name == name and np.array_equal(data.train, load_dataset(cfg.data, cfg.seed).train)
         check_prepared(data, cfg.data, cfg.seed, out)
@@ -62,23 +62,23 @@ def test_a_replaced_user_file_is_new_data(tmp_path):
     np.save(path, np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32))
     cfg = build_config({}, ["data.name=mine", f"data.path={path}"])
     out = tmp_path / "prepared.npz"
-    prepare_dataset.fn(cfg, out)
+    prepare_data.fn(cfg, out)
     first = load_prepared(out).train.copy()
     np.save(path, np.random.default_rng(1).normal(size=(200, 3)).astype(np.float32))
     with pytest.raises(DataError, match="another data config, seed or data file"):
         check_prepared(load_prepared(out), cfg.data, cfg.seed, out)
-    prepare_dataset.fn(cfg, out)
+    prepare_data.fn(cfg, out)
     assert not np.array_equal(load_prepared(out).train, first)
 
 
 def test_evaluation_refuses_a_generator_of_another_run(tiny_cfg, tmp_path):
     cfg = tiny_cfg("train.jsd_every=0", "evaluate.n_jsd=200", "evaluate.jsd_steps=50", "evaluate.n_metric_samples=100")
-    prepare_dataset.fn(cfg, tmp_path / "data" / "prepared" / "dataset.npz")
-    train_generator.fn(cfg, str(tmp_path), None)
-    assert evaluate_model.fn(cfg, str(tmp_path), None)["jsd"] >= 0  # its own generator: fine
+    prepare_data.fn(cfg, tmp_path / "data" / "prepared" / "dataset.npz")
+    fit_gan.fn(cfg, str(tmp_path), None)
+    assert evaluate_gan.fn(cfg, str(tmp_path), None)["jsd"] >= 0  # its own generator: fine
     longer = tiny_cfg("train.jsd_every=0", "train.steps=60", "evaluate.n_jsd=200", "evaluate.jsd_steps=50")
     with pytest.raises(CheckpointError, match="another run .*training config"):
-        evaluate_model.fn(longer, str(tmp_path), None)
+        evaluate_gan.fn(longer, str(tmp_path), None)
 
 
 def test_a_killed_writers_temporary_is_removed_on_the_next_write(tmp_path):

@@ -116,3 +116,31 @@ def test_sweep_defaults_are_params_yaml():
     from gan_core.sweep import SweepConfig
 
     assert load_sweep_config(ROOT / "params.yaml") == SweepConfig()
+
+
+def test_the_report_is_built_from_the_results_alone():
+    """build_report is pure: tables and text from the members' results, JSD̂ first and the
+    best combination on top, with the failures and the champion named."""
+    import pandas as pd
+
+    from tasks.sweep import build_report
+
+    def member(loss: str, seed: int, jsd: float) -> dict:
+        return {"member": f"loss={loss},seed={seed}", "train.loss": loss, "seed": seed, "jsd": jsd, "jsd_ci_low": jsd - 0.01,
+                "jsd_ci_high": jsd + 0.01, "modes_covered": 8, "high_quality_fraction": 0.9, "mlflow_run_id": f"r{loss}{seed}"}  # fmt: skip
+
+    results = [member("mm", 0, 0.30), member("mm", 1, 0.20), member("ns", 0, 0.10), member("ns", 1, 0.14)]
+    grads = pd.DataFrame([{"seed": 0, "grad_norm_mm": 0.001, "grad_norm_ns": 0.5, "ns_over_mm": 500.0}])
+    report = build_report(
+        "s1", results, {"loss=mm,seed=2": "diverged at step 7"}, ["train.loss", "seed"], grads, "m@champion = version 3"
+    )
+    assert report.table["train.loss"].tolist() == ["ns", "mm"]  # best JSD̂ mean first
+    assert report.table["jsd_mean"].round(4).tolist() == [0.12, 0.25] and report.table["jsd_worst"].tolist() == [
+        0.14,
+        0.30,
+    ]
+    assert list(report.members.columns[:3]) == ["member", "train.loss", "seed"] and len(report.members) == 4
+    assert (
+        "4 members finished, 1 failed" in report.markdown and "`loss=mm,seed=2`: diverged at step 7" in report.markdown
+    )
+    assert "Champion (lowest JSD̂): m@champion = version 3" in report.markdown and "| ns " in report.markdown

@@ -207,19 +207,24 @@ def test_prefect_ui_shows_the_flow_run(tmp_path, browser):
             f"{api}/csrf-token?client=ui-test", timeout=10
         ) as r:  # what the UI does before any POST
             token = json.loads(r.read())["token"]
-        req = urllib.request.Request(
-            f"{api}/flow_runs/filter",
-            data=b"{}",
-            method="POST",
-            headers={"Content-Type": "application/json", "Prefect-Csrf-Token": token, "Prefect-Csrf-Client": "ui-test"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as r:
-            runs = json.loads(r.read())
+
+        def search(kind: str) -> list[dict]:
+            headers = {
+                "Content-Type": "application/json",
+                "Prefect-Csrf-Token": token,
+                "Prefect-Csrf-Client": "ui-test",
+            }
+            req = urllib.request.Request(f"{api}/{kind}/filter", data=b"{}", method="POST", headers=headers)
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())
+
+        runs, (task_run,) = search("flow_runs"), search("task_runs")
         assert len(runs) == 1 and runs[0]["state_type"] == "COMPLETED"
+        assert task_run["name"].startswith("prepare-data") and task_run["state_type"] == "COMPLETED"
         browser.get(f"http://127.0.0.1:{port}/runs/flow-run/{runs[0]['id']}")
-        # The flow run's page names the run, its prepare-data subflow and the task inside it
+        # The flow run's page names the run, its flow and the task run inside it
         # (_wait_text fails the test unless every text appears within its timeout).
-        _wait_text(browser, runs[0]["name"], "prepare-data", "Completed", "prepare-dataset")
+        _wait_text(browser, runs[0]["name"], "prepare-data", "Completed", task_run["name"])
         browser.save_screenshot(str(SHOTS / "prefect-flow-run.png"))
     finally:
         _stop(server)

@@ -14,9 +14,9 @@ import torch
 
 from gan_core.errors import DataError
 from gan_core.jsd import estimate_jsd, jsd_from_discriminator
+from gan_core.jsd_cases import validation_pairs
 from gan_core.mixtures import mixture_jsd
 from gan_core.models import MLPDiscriminator
-from gan_core.validation import validation_pairs
 
 TRUTH = json.loads((Path(__file__).parents[1] / "data" / "jsd_truth.json").read_text())
 PAIRS = validation_pairs()

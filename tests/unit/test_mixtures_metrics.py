@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from gan_core.metrics import mode_metrics
 from gan_core.mixtures import GaussianMixture, grid25, mixture_jsd, ring8
+from gan_core.mode_metrics import mode_metrics
 
 
 def test_log_prob_matches_single_gaussian_formula():
@@ -57,7 +57,7 @@ def test_mode_metrics_counts_covered_and_quality():
 
 
 def test_mode_shape_sees_a_mode_squeezed_into_a_line():
-    from gan_core.metrics import mode_shape
+    from gan_core.mode_metrics import mode_shape
 
     mix = ring8()
     real = mix.sample(20_000, np.random.default_rng(0))
