@@ -70,6 +70,9 @@ class TrainConfig(_Section):
     loss: GeneratorLoss = "ns"
     # Discriminator steps per generator step (Algorithm 1's k).
     k: int = Field(1, ge=1, le=100)
+    # k at the end of the run (null = k throughout): k rises from k to k_end in equal parts of
+    # the run, so D keeps closer to D* late, when G's steps are small and the modes' shape is set.
+    k_end: int | None = Field(None, ge=1, le=100)
     # Generator steps (both learning rates decay to zero over them).
     steps: int = Field(20_000, ge=1)
     batch_size: int = Field(256, ge=1, le=1_000_000)

@@ -274,6 +274,14 @@ class _Trainer:
             for group in opt.param_groups:
                 group["lr"] = lr
 
+    def _k(self) -> int:
+        """k D-steps per G-step, rising in equal parts of the run from k to k_end when set:
+        D tracks D* more closely as G's steps shrink (one D-step keeps up early)."""
+        tc = self.tc
+        if tc.k_end is None:
+            return tc.k
+        return min(tc.k_end, tc.k + (tc.k_end - tc.k + 1) * self.step // tc.steps)
+
     def _r1(self) -> float:
         tc = self.tc
         if tc.r1_end is None or tc.r1 == 0:
@@ -315,12 +323,11 @@ class _Trainer:
         t0 = time.perf_counter()
         while self.step < tc.steps:
             self._set_lr()
+            k = self._k()
             rows.append(
-                gan_step(
-                    self.gan, self._real, self._noise, k=tc.k, loss=tc.loss, r1=self._r1(), ema=tc.ema, amp=self.amp
-                )
+                gan_step(self.gan, self._real, self._noise, k=k, loss=tc.loss, r1=self._r1(), ema=tc.ema, amp=self.amp)
             )
-            counts["d"] += tc.k
+            counts["d"] += k
             counts["g"] += 1
             self.step += 1
             done = self.step == tc.steps

@@ -53,6 +53,14 @@ def test_k_discriminator_steps_per_generator_step(tiny_cfg, tmp_path, k):
     assert d_updates == {12 * k} and g_updates == {12}
 
 
+def test_k_rises_to_k_end_in_equal_parts_of_the_run(tiny_cfg, tmp_path):
+    """k=1, k_end=3 over 12 steps: 4 steps each at k = 1, 2, 3 (Adam counts D's updates)."""
+    cfg = tiny_cfg("train.k=1", "train.k_end=3", "train.steps=12")
+    result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed), checkpoint_dir=tmp_path)
+    d_updates = {int(s["step"]) for s in load_checkpoint(tmp_path / CHECKPOINT_NAME)["opt_d"]["state"].values()}
+    assert d_updates == {4 * 1 + 4 * 2 + 4 * 3} and result.d_steps == 24 and result.g_steps == 12
+
+
 def test_callbacks_get_every_step_and_the_schedule(tiny_cfg, tmp_path):
     cfg = tiny_cfg()
     rec = _Recorder()
