@@ -21,9 +21,9 @@ class CriticEnsemble(nn.Module):
         self,
         dim: int,
         scales: list[float],
-        hidden: int = 128,
-        layers: int = 2,
-        n_features: int = 64,
+        hidden: int,
+        layers: int,
+        n_features: int,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
@@ -59,7 +59,7 @@ class CriticEnsemble(nn.Module):
 class ConvCritic(nn.Module):
     """(n, c, h, w) images → logits (1, n): a small conv net (one candidate)."""
 
-    def __init__(self, shape: tuple[int, int, int], channels: int = 32):
+    def __init__(self, shape: tuple[int, int, int], channels: int):
         super().__init__()
         c, side, _ = shape
         mods: list[nn.Module] = []

@@ -35,6 +35,7 @@ from gan_core.losses import discriminator_loss
 
 LOG2 = math.log(2.0)
 DEFAULT_SCALES = (1.0, 4.0, 12.0)
+DEFAULT_CONFIDENCE = 0.95  # of the sampling-noise interval (evaluate.confidence sets it in a run)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _as_tensor(x, name: str) -> torch.Tensor:
 
 
 def score_logits(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, confidence: float = 0.95, method: str = "given"
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, confidence: float = DEFAULT_CONFIDENCE, method: str = "given"
 ) -> JSDEstimate:
     """JSD̂ = (V̂ + log 4)/2 from logits on unseen samples, with a normal-approximation CI."""
     a = F.logsigmoid(real_logits.double()) + LOG2  # per-sample log(2 D(x)),  x ~ p_data
@@ -99,7 +100,9 @@ def score_logits(
     )
 
 
-def jsd_from_discriminator(D: nn.Module, real, fake, *, confidence: float = 0.95, batch: int = 8_192) -> JSDEstimate:
+def jsd_from_discriminator(
+    D: nn.Module, real, fake, *, confidence: float = DEFAULT_CONFIDENCE, batch: int = 8_192
+) -> JSDEstimate:
     """Score a given D (e.g. the training discriminator) on the given samples.
 
     A lower bound of the JSD only if D never saw these samples; the training D did see the
@@ -213,7 +216,7 @@ def estimate_jsd(
     lr: float = 3e-3,
     eval_every: int = 100,
     patience: int = 6,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> JSDEstimate:
     """JSD(real || fake) in nats from a critic fitted from scratch; see the module docstring.
 

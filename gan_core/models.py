@@ -71,7 +71,7 @@ class ConvGenerator(nn.Module):
     """z → (c, h, w) images in [-1, 1]: project to a small base, stride-2 transposed convs,
     then crop the centre to h x w (a no-op where the side is a base times a power of two)."""
 
-    def __init__(self, z_dim: int, shape: tuple[int, int, int], channels: int = 64):
+    def __init__(self, z_dim: int, shape: tuple[int, int, int], channels: int):
         super().__init__()
         c, self.h, self.w = shape
         n_up, self.base_h, self.base_w = _conv_plan(self.h, self.w)
@@ -99,7 +99,7 @@ class ConvGenerator(nn.Module):
 class ConvDiscriminator(nn.Module):
     """(c, h, w) images → logit: stride-2 convs down to a few pixels, then a linear layer."""
 
-    def __init__(self, shape: tuple[int, int, int], channels: int = 64):
+    def __init__(self, shape: tuple[int, int, int], channels: int):
         super().__init__()
         c, h, w = shape
         n_down, _, _ = _conv_plan(h, w)
