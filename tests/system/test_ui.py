@@ -17,8 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from mlflow.entities import Metric, Param
-from mlflow.tracking import MlflowClient
 
 from flows.services import prefect_server_security
 from tests.pipeline_helpers import ROOT, free_port, write_tiny_params
@@ -100,30 +98,38 @@ def _wait_text(driver, *texts: str, timeout: float = 60) -> str:
     raise AssertionError(f"not shown within {timeout}s: {missing}")
 
 
-def _sweep_like_runs(uri: str) -> tuple[str, str, dict[str, str]]:
-    """A parent run with four nested children, as sweep-gan logs them (names, params, jsd)."""
-    c = MlflowClient(uri)
-    exp = c.create_experiment("gan-pipeline")
-    parent = c.create_run(exp, run_name="sweep-ui-check", tags={"entry": "sweep-gan"}).info.run_id
+def _sweep_runs(root: Path) -> tuple[str, str, dict[str, str]]:
+    """A parent run with four nested children, logged by the project's own tracking code as
+    sweep-gan logs them (tasks.tracking: start_run, tracked_run), with a final jsd each."""
+    from tasks.paths import Paths
+    from tasks.tracking import EXPERIMENT, client, start_run, tracked_run
+
+    paths = Paths.at(root)
+    parent = start_run(paths.root, {}, {"entry": "sweep-gan"}, run_name="sweep-ui-check")
     children = {}
-    for loss, seed, jsd in [("mm", 0, 0.2143), ("mm", 1, 0.1877), ("ns", 0, 0.0431), ("ns", 1, 0.0519)]:
-        name = f"loss={loss},seed={seed}"
-        run = c.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent}).info.run_id
-        c.log_batch(
-            run, metrics=[Metric("jsd", jsd, 0, 0)], params=[Param("train.loss", loss), Param("seed", str(seed))]
-        )
-        c.set_terminated(run, "FINISHED")
-        children[name] = run
-    c.set_terminated(parent, "FINISHED")
-    return exp, parent, children
+    with tracked_run(paths, parent):
+        for loss, seed, jsd in [("mm", 0, 0.2143), ("mm", 1, 0.1877), ("ns", 0, 0.0431), ("ns", 1, 0.0519)]:
+            name = f"loss={loss},seed={seed}"
+            run = start_run(
+                paths.root,
+                {"train.loss": loss, "seed": seed},
+                {"sweep_member": name},
+                run_name=name,
+                parent_run_id=parent,
+            )
+            with tracked_run(paths, run):
+                client(paths.root).log_metric(run, "jsd", jsd)
+            children[name] = run
+    return client(paths.root).get_experiment_by_name(EXPERIMENT).experiment_id, parent, children
 
 
-def test_mlflow_ui_lists_sweep_children_with_jsd(tmp_path, browser):
+def test_mlflow_ui_lists_sweep_children_with_jsd(tmp_path, browser, monkeypatch):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the project's default store under its root
+    exp, parent, children = _sweep_runs(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    exp, parent, children = _sweep_like_runs(uri)
     port = free_port()
     server = _server(
         [
