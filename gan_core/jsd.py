@@ -9,7 +9,9 @@ So `estimate_jsd` splits each side into three parts:
 * **select** — early stopping per candidate, then a stacking layer (logistic regression on
   the candidates' logits, C + 1 parameters) fitted to maximise V; it can only add to the
   best single candidate, and can fall back to the constant D = 1/2 (V = -log 4);
-* **score** — V̂ of the final critic on samples that neither fitting nor selection saw.
+* **score** — V̂ of the final critic on samples that neither fitting nor selection saw, its
+  logits bounded to ±LOGIT_BOUND: one sample in a region the fit split never covered (a tail
+  where a high-frequency feature extrapolates) could otherwise cost tens of nats.
 
 The interval is a normal approximation of the mean of per-sample values on the score
 split: it covers **sampling noise only**, not the critic's shortfall from D* (which biases
@@ -35,6 +37,7 @@ from gan_core.losses import discriminator_loss
 
 LOG2 = math.log(2.0)
 DEFAULT_SCALES = (1.0, 4.0, 12.0)
+LOGIT_BOUND = 10.0  # |logit| at most this when scoring the fitted critic (see estimate_jsd)
 DEFAULT_CONFIDENCE = 0.95  # of the sampling-noise interval (evaluate.confidence sets it in a run)
 
 
@@ -251,7 +254,10 @@ def estimate_jsd(
         eval_every=eval_every,
         patience=patience,
     )
-    return score_logits(critic.logits(parts_r[2]), critic.logits(parts_f[2]), confidence, critic.method)
+    # Bounded logits: a score sample where the fit split had no data cannot cost more than
+    # LOGIT_BOUND nats; a right one loses at most log(1 + e^-LOGIT_BOUND) ≈ 5e-5 nats.
+    bounded = [critic.logits(part[2]).clamp(-LOGIT_BOUND, LOGIT_BOUND) for part in (parts_r, parts_f)]
+    return score_logits(*bounded, confidence, critic.method)
 
 
 @dataclass
