@@ -1,6 +1,7 @@
 """Accuracy, interval coverage and speed of `estimate_jsd` on pairs with exactly known JSD.
 
-    python benchmarks/jsd_accuracy.py [--seeds 3] [--n 20000]   # → benchmarks/results/jsd_accuracy.md
+    python benchmarks/jsd_accuracy.py [--seeds 3] [--n 20000] [--split all|development|validation] [--sizes ""]
+                                          # → benchmarks/results/jsd_accuracy[_split].md
 
 Three estimators on the same samples, timed in the same run:
 * naive  — one MLP critic (2 hidden layers of 128), 2,000 Adam steps, half the data to fit,
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_core.jsd import estimate_jsd, score_logits
-from gan_core.jsd_cases import validation_pairs
+from gan_core.jsd_cases import all_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = json.loads((ROOT / "tests" / "data" / "jsd_truth.json").read_text())
@@ -33,6 +34,7 @@ OUT = ROOT / "benchmarks" / "results" / "jsd_accuracy.md"
 
 def naive(x: np.ndarray, y: np.ndarray, seed: int) -> float:
     torch.manual_seed(seed)
+    x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
     hx, hy = len(x) // 2, len(y) // 2
     d = x.shape[1]
@@ -53,6 +55,7 @@ def naive(x: np.ndarray, y: np.ndarray, seed: int) -> float:
 
 def oracle(p, q, x: np.ndarray, y: np.ndarray) -> float:
     """Logit of D* = log p - log q, scored on the same samples."""
+    x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
     lx = torch.from_numpy(p.log_prob(x) - q.log_prob(x))
     ly = torch.from_numpy(p.log_prob(y) - q.log_prob(y))
     return score_logits(lx, ly).unclipped
@@ -70,14 +73,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--sizes", default="1000,5000,20000,100000")
     ap.add_argument("--size-cases", default="grid25_shift_1std,ring8_radius_1std,gauss8d_shift")
+    ap.add_argument("--split", choices=("all", "development", "validation"), default="all")
     args = ap.parse_args()
-    pairs = validation_pairs()
+    cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split)}
     rows = []
-    for name, (p, q) in pairs.items():
+    for name, case in cases.items():
+        p, q = case.p, case.q
         truth = TRUTH[name]["jsd"]
         for seed in range(args.seeds):
             rng = np.random.default_rng(1000 + seed)
-            x, y = p.sample(args.n, rng), q.sample(args.n, rng)
+            x, y = case.sample(args.n, rng)
             est, t_ours = timed(estimate_jsd, x, y, seed=seed)
             nv, t_naive = timed(naive, x, y, seed)
             orc = oracle(p, q, x, y)
@@ -85,6 +90,7 @@ def main() -> None:
             rows.append(
                 {
                     "case": name,
+                    "split": case.split,
                     "seed": seed,
                     "truth": truth,
                     "ours": est.unclipped,
@@ -103,7 +109,7 @@ def main() -> None:
                 flush=True,
             )
     df = pd.DataFrame(rows)
-    table = df.groupby("case", sort=False).agg(
+    table = df.groupby(["split", "case"], sort=False).agg(
         truth=("truth", "first"),
         ours_mean_err=("ours_err", "mean"),
         ours_max_abs_err=("ours_err", lambda e: e.abs().max()),
@@ -115,8 +121,8 @@ def main() -> None:
     )
     table["time_ratio"] = table.t_ours_s / table.t_naive_s
     size_rows = []
-    for name in args.size_cases.split(","):
-        p, q = pairs[name]
+    for name in args.size_cases.split(",") if args.sizes else []:
+        p, q = cases[name].p, cases[name].q
         for n in map(int, args.sizes.split(",")):
             rng = np.random.default_rng(7)
             x, y = p.sample(n, rng), q.sample(n, rng)
@@ -133,21 +139,28 @@ def main() -> None:
             )
             print(size_rows[-1], flush=True)
     sizes = pd.DataFrame(size_rows)
-    text = [
-        f"n = {args.n} per side, {args.seeds} sample draws per case, torch threads = {torch.get_num_threads()}.",
+    lines = [
+        f"n = {args.n} per side (the fake side of `*_unequal_n` a quarter of it), {args.seeds} sample draws per case, "
+        f"torch threads = {torch.get_num_threads()}, {time.strftime('%Y-%m-%d')}. Development cases chose the settings; "
+        "validation cases never did. Coverage: the truth inside the 95% interval of sampling noise.",
         "",
         table.round(4).to_markdown(),
         "",
-        f"**max |error| (ours) = {df.ours_err.abs().max():.4f} nats**; naive: {df.naive_err.abs().max():.4f}; oracle: {df.oracle_err.abs().max():.4f}.",
-        f"CI coverage (truth inside the 95 % interval): {int(df.covered.sum())}/{len(df)}.",
-        f"Time, ours / naive (same run), 2-D cases: max {table.loc[[c for c in table.index if 'gauss8d' not in c and 'gauss16d' not in c and 'mix8d' not in c], 'time_ratio'].max():.2f}x, all cases: max {table.time_ratio.max():.2f}x.",
-        "",
-        "Error vs n (one draw each):",
-        "",
-        sizes.round(4).to_markdown(index=False),
     ]
+    for split, part in df.groupby("split", sort=False):
+        ratio = part.groupby("case").t_ours.mean() / part.groupby("case").t_naive.mean()
+        lines.append(
+            f"**{split}** ({part.case.nunique()} cases): max |error| ours {part.ours_err.abs().max():.4f}, "
+            f"mean |error| {part.ours_err.abs().mean():.4f} (naive max {part.naive_err.abs().max():.4f}, oracle max "
+            f"{part.oracle_err.abs().max():.4f}); coverage {int(part.covered.sum())}/{len(part)}; time ours / naive "
+            f"max {ratio.max():.2f}x."
+        )
+    if len(sizes):
+        lines += ["", "Error vs n (one draw each):", "", sizes.round(4).to_markdown(index=False)]
+    text = lines
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(text) + "\n")
+    out = OUT if args.split == "all" else OUT.with_name(f"jsd_accuracy_{args.split}.md")
+    out.write_text("\n".join(text) + "\n")
     print("\n".join(text))
 
 

@@ -1,4 +1,4 @@
-"""Compute the true JSD of every validation pair by Monte Carlo and cache it for tests.
+"""Compute the true JSD of every case (development and validation) by Monte Carlo and cache it.
 
     python benchmarks/make_jsd_truth.py        # writes tests/data/jsd_truth.json
 
@@ -9,7 +9,7 @@ import json
 import time
 from pathlib import Path
 
-from gan_core.jsd_cases import validation_pairs
+from gan_core.jsd_cases import all_cases
 from gan_core.mixtures import mixture_jsd
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "jsd_truth.json"
@@ -18,7 +18,8 @@ N = 1_000_000
 
 def main() -> None:
     truths = {}
-    for name, (p, q) in validation_pairs().items():
+    for name, case in all_cases().items():
+        p, q = case.p, case.q
         t0 = time.perf_counter()
         value, stderr = mixture_jsd(p, q, n=N, seed=12345)
         truths[name] = {"jsd": value, "stderr": stderr, "n": N}
