@@ -49,8 +49,10 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"}
     )
     model = cfg.model.model_dump()
-    if train["r1_end"] is None:  # a key added later, at the value that changes nothing: same runs, same rows
-        del train["r1_end"]
+    # Keys added later, at the value that changes nothing: same runs, same rows.
+    for key, neutral in (("r1_end", None), ("lr_d_end", 0.0), ("lr_decay_power", 1.0), ("k_end", None)):
+        if train[key] == neutral:
+            del train[key]
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")
         del model["d_layers"]

@@ -82,9 +82,10 @@ class TrainConfig(_Section):
     beta2: float = Field(0.999, ge=0.0, lt=1.0)
     # none | linear (both learning rates decay linearly to zero over `steps`).
     lr_decay: Literal["none", "linear"] = "linear"
-    # With linear decay, the rates follow (1 - t/steps) ** lr_decay_power: 1 is a straight line,
-    # 2 spends more of the run at small steps (and keeps the early steps large).
-    lr_decay_power: float = Field(1.0, ge=0.25, le=8.0)
+    # With linear decay, the rates follow (1 - t/steps) ** lr_decay_power: 1 is a straight line;
+    # 2 keeps the early steps large (every mode found) and spends more of the run at small ones,
+    # which round the modes (JSD̂ 0.118 → 0.078 on ring8, 0.075 → 0.051 on grid25 tuning seeds).
+    lr_decay_power: float = Field(2.0, ge=0.25, le=8.0)
     # With linear decay: the fraction of lr_d that D keeps at the last step (0 = decays to
     # zero with G's). A D that keeps learning can go on tracking D* as G's steps shrink.
     lr_d_end: float = Field(0.0, ge=0.0, le=1.0)
