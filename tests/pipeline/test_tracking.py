@@ -61,3 +61,38 @@ def test_a_project_store_never_leaks_into_the_next_projects_runs(tmp_path, monke
     run = start_run(second, {"seed": 0}, {})
     assert MlflowClient(f"sqlite:///{second / 'mlflow.db'}").get_run(run).info.status == "RUNNING"
     assert not (first / "mlflow.db").exists()
+
+
+class _FakeClient:
+    """Records what tasks.tracking sends; stands in for MlflowClient (no store, no server)."""
+
+    def __init__(self):
+        self.batches: list[tuple[str, list, list, bool]] = []
+
+    def log_batch(self, run_id, metrics=(), params=(), tags=(), synchronous=True):
+        self.batches.append((run_id, list(metrics), list(tags), synchronous))
+        return None  # what a synchronous call returns; an asynchronous one returns a waitable
+
+
+def test_training_metrics_reach_the_tracker_in_batches_with_checkpoints_between(tiny_cfg, tmp_path, monkeypatch):
+    """The MLflow callback on a real (tiny) training, against a fake tracker: every step's
+    diagnostics arrive exactly once, in order, in batches of at most `batch`, asynchronously,
+    with each checkpoint's step as a tag in the stream."""
+    import tasks.tracking
+    from gan_core.datasets import load_dataset
+    from gan_core.train import DIAGNOSTICS, fit_gan
+
+    fake = _FakeClient()
+    monkeypatch.setattr(tasks.tracking, "client", lambda root: fake)
+    cfg = tiny_cfg()  # 30 steps, diagnostics every 5, checkpoints every 10
+    fit_gan(
+        cfg,
+        load_dataset(cfg.data, cfg.seed),
+        checkpoint_dir=tmp_path,
+        callbacks=[tasks.tracking.MlflowCallback(tmp_path, "run-1", batch=40)],
+    )
+    metrics = [m for _, ms, _, _ in fake.batches for m in ms]
+    assert [(m.step, m.key) for m in metrics] == [(s, k) for s in range(1, 31) for k in DIAGNOSTICS]
+    assert all(run == "run-1" and not sync and len(ms) <= 40 for run, ms, _, sync in fake.batches)
+    tags = [(t.key, t.value) for _, _, ts, _ in fake.batches for t in ts]
+    assert tags == [("last_checkpoint_step", "10"), ("last_checkpoint_step", "20"), ("last_checkpoint_step", "30")]
