@@ -106,9 +106,10 @@ def test_sweep_runs_members_in_parallel_and_reports(tmp_path, monkeypatch, prefe
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert "report/report.md" in artifacts and "report/training_curves.png" in artifacts
 
-    best = min((c for c in children if c.info.status == "FINISHED"), key=lambda c: c.data.metrics["jsd"])
+    finished = [c for c in children if c.info.status == "FINISHED"]
+    lowest = min(c.data.metrics["jsd"] for c in finished)  # tiny runs often tie (at log 2)
     champion = client.get_model_version_by_alias("gan-generator-ring8", "champion")
-    assert champion.run_id == best.info.run_id
+    assert champion.run_id in {c.info.run_id for c in finished if c.data.metrics["jsd"] == lowest}
     assert json.loads((report_dir / "sweep.json").read_text())["champion"].startswith("gan-generator-ring8@champion")
 
 
