@@ -50,7 +50,13 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     )
     model = cfg.model.model_dump()
     # Keys added later, at the value that changes nothing: same runs, same rows.
-    for key, neutral in (("r1_end", None), ("lr_d_end", 0.0), ("lr_decay_power", 1.0), ("k_end", None)):
+    for key, neutral in (
+        ("r1_end", None),
+        ("lr_d_end", 0.0),
+        ("lr_decay_power", 1.0),
+        ("k_end", None),
+        ("lr_hold", 0.0),
+    ):
         if train[key] == neutral:
             del train[key]
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows

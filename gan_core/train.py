@@ -31,7 +31,7 @@ from gan_core.checkpoint import (
     save_checkpoint,
     training_state,
 )
-from gan_core.config import Config
+from gan_core.config import Config, TrainConfig
 from gan_core.datasets import Dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.identity import identity_difference, run_identity
@@ -44,6 +44,14 @@ log = logging.getLogger(__name__)
 DIAGNOSTICS = ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm")
 CHECKPOINT_NAME = "last.pt"
 N_FIXED_NOISE = 512
+
+
+def lr_left(step: int, tc: TrainConfig) -> float:
+    """The fraction of the initial learning rates used at `step` under linear decay: 1 for the
+    first `lr_hold` of the run, then (1 - t)^lr_decay_power over the rest, 0 at the last step."""
+    hold = tc.lr_hold
+    t = max(0.0, (step / tc.steps - hold) / (1.0 - hold))
+    return (1.0 - t) ** tc.lr_decay_power
 
 
 @dataclass
@@ -265,7 +273,7 @@ class _Trainer:
     def _set_lr(self) -> None:
         if self.tc.lr_decay == "none":
             return
-        left = (1.0 - self.step / self.tc.steps) ** self.tc.lr_decay_power  # 1 at the start, 0 at the last step
+        left = lr_left(self.step, self.tc)
         d_end = self.tc.lr_d_end  # D may keep part of its rate, to go on tracking D*
         for opt, lr in (
             (self.gan.opt_g, self.tc.lr_g * left),

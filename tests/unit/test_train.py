@@ -9,7 +9,7 @@ from gan_core.checkpoint import load_checkpoint, restore_rng
 from gan_core.datasets import load_dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.runtime import autocast_dtype
-from gan_core.train import CHECKPOINT_NAME, fit_gan, sample
+from gan_core.train import CHECKPOINT_NAME, fit_gan, lr_left, sample
 
 
 class _Interrupt(Exception):
@@ -244,3 +244,13 @@ def test_cuda_resume_equals_uninterrupted_run(tiny_cfg, tmp_path):
     assert resumed.resumed_from == 20
     for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
         assert torch.allclose(a, b)
+
+
+def test_learning_rates_hold_then_decay_to_zero(tiny_cfg):
+    """lr_hold=0.25, power 2 over 100 steps: full rates to step 25, then (1 - t)^2 over the rest."""
+    tc = tiny_cfg("train.steps=100", "train.lr_hold=0.25", "train.lr_decay_power=2").train
+    assert lr_left(0, tc) == lr_left(25, tc) == 1.0
+    assert lr_left(100, tc) == 0.0
+    assert abs(lr_left(62.5, tc) - 0.25) < 1e-12  # half-way through the decay: (1/2)^2
+    plain = tiny_cfg("train.steps=100", "train.lr_decay_power=1").train
+    assert abs(lr_left(40, plain) - 0.6) < 1e-12
