@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gan_core.errors import ConfigError
 from gan_core.losses import GeneratorLoss
@@ -139,6 +139,30 @@ class EvaluateConfig(_Section):
     correction: Literal["none", "rejection"] = "rejection"
 
 
+class SweepConfig(_Section):
+    """What `sweep-gan` runs (gan_core.sweep): read from the same file, never part of a run's config."""
+
+    # Dotted key → the values to try; the members are every combination (the grid).
+    grid: dict[str, list[Any]] = {"train.loss": ["mm", "ns"], "seed": [0, 1]}
+    # Dotted overrides applied to every member (shorter runs than a single default run).
+    overrides: dict[str, Any] = {"train.steps": 5000, "train.sample_every": 500, "train.jsd_every": 1000}
+    # An existing Dask scheduler (tcp://host:8786) to run members on; null = a local cluster.
+    # The environment variable GAN_DASK_ADDRESS sets it too.
+    address: str | None = None
+    # Worker processes of the local cluster (0 = one per CPU core).
+    workers: int = Field(0, ge=0, le=1024)
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if not grid:
+            raise ValueError("the grid is empty; give at least one dotted key with a list of values")
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"grid key '{key}' has no values")
+        return grid
+
+
 class Config(_Section):
     # One seed for torch, numpy and Python.
     seed: int = Field(0, ge=0, le=2**31 - 1)
@@ -157,6 +181,13 @@ class Config(_Section):
         return flatten(self.to_dict())
 
 
+class ParamsFile(Config):
+    """The whole parameter file as one model: the run config and the `sweep` section, so a bad
+    key anywhere in it is refused in one line. A run's `Config` is this minus the sweep."""
+
+    sweep: SweepConfig = SweepConfig()
+
+
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested mapping → dotted keys: {"train": {"loss": "mm"}} → {"train.loss": "mm"}."""
     out: dict[str, Any] = {}
@@ -169,7 +200,7 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _known_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+def _known_keys(model: type[BaseModel] = ParamsFile, prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         keys.append(prefix + name)
@@ -249,13 +280,24 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_config(raw: Mapping[str, Any] | None = None, overrides: Any = None) -> Config:
-    """Validate a raw mapping plus overrides; raise ConfigError with one clear line."""
-    merged = _merge(dict(raw or {}), parse_overrides(overrides))
+def validate_params(raw: Mapping[str, Any]) -> ParamsFile:
+    """Validate a whole parameter mapping (run sections and `sweep`); ConfigError in one line."""
     try:
-        return Config.model_validate(merged)
+        return ParamsFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
+
+
+def build_config(raw: Mapping[str, Any] | None = None, overrides: Any = None) -> Config:
+    """Validate a raw mapping of the file (its `sweep` section too) plus overrides of the run
+    config; raise ConfigError with one clear line. The result carries no sweep."""
+    extra = parse_overrides(overrides)
+    if "sweep" in extra:
+        raise ConfigError(
+            "config: 'sweep' keys are not run settings; set them in params.yaml or as sweep-gan parameters"
+        )
+    params = validate_params(_merge(dict(raw or {}), extra))
+    return Config.model_validate(params.model_dump(exclude={"sweep"}))
 
 
 def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
@@ -277,6 +319,4 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 def load_config(path: str | Path = "params.yaml", overrides: Any = None) -> Config:
     """Read `params.yaml` (missing file → all defaults) and apply dotted overrides."""
-    raw = read_params(path)
-    raw.pop("sweep", None)  # what a sweep varies (gan_core.sweep), not part of a run's config
-    return build_config(raw, overrides)
+    return build_config(read_params(path), overrides)

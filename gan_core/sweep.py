@@ -13,34 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator
 
-from gan_core.config import _Section, format_validation_error, load_config, read_params
+from gan_core.config import SweepConfig, load_config, read_params, validate_params
 from gan_core.errors import ConfigError
 
 MAX_MEMBERS = 1000
-
-
-class SweepConfig(_Section):
-    # Dotted key → the values to try; the members are every combination (the grid).
-    grid: dict[str, list[Any]] = {"train.loss": ["mm", "ns"], "seed": [0, 1]}
-    # Dotted overrides applied to every member (shorter runs than a single default run).
-    overrides: dict[str, Any] = {"train.steps": 5000, "train.sample_every": 500, "train.jsd_every": 1000}
-    # An existing Dask scheduler (tcp://host:8786) to run members on; null = a local cluster.
-    # The environment variable GAN_DASK_ADDRESS sets it too.
-    address: str | None = None
-    # Worker processes of the local cluster (0 = one per CPU core).
-    workers: int = Field(0, ge=0, le=1024)
-
-    @field_validator("grid")
-    @classmethod
-    def _non_empty(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        if not grid:
-            raise ValueError("the grid is empty; give at least one dotted key with a list of values")
-        for key, values in grid.items():
-            if not values:
-                raise ValueError(f"grid key '{key}' has no values")
-        return grid
 
 
 @dataclass(frozen=True)
@@ -51,15 +28,14 @@ class Member:
 
 
 def load_sweep_config(path: str | Path = "params.yaml", **given: Any) -> SweepConfig:
-    """The `sweep` section of `path`, with non-None keyword values (flow parameters) on top."""
-    raw = dict(read_params(path).get("sweep") or {})
+    """The `sweep` section of `path`, with non-None keyword values (flow parameters) on top,
+    validated with the rest of the file as one `ParamsFile`."""
+    raw = read_params(path)
+    sweep = dict(raw.get("sweep") or {})
     for key, value in given.items():
         if value is not None:  # given overrides add to (and win over) the file's
-            raw[key] = {**(raw.get(key) or {}), **value} if key == "overrides" else value
-    try:
-        return SweepConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc).replace("config: '", "config: 'sweep.")) from None
+            sweep[key] = {**(sweep.get(key) or {}), **value} if key == "overrides" else value
+    return validate_params({**raw, "sweep": sweep}).sweep
 
 
 def expand_grid(sweep: SweepConfig, params_path: str | Path = "params.yaml") -> list[Member]:

@@ -8,7 +8,7 @@ import torch
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from test servers
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-from gan_core.config import build_config
+from tests.tiny import tiny_config
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
@@ -24,28 +24,8 @@ def allow_test_folders(tmp_path_factory):
 
 @pytest.fixture
 def tiny_cfg():
-    """A config that trains in well under a second on CPU."""
-
-    def make(*overrides: str):
-        base = [
-            "train.steps=30",
-            "train.batch_size=32",
-            "train.r1=0",
-            "model.hidden=16",
-            "model.g_layers=2",
-            "model.d_layers=2",
-            "model.z_dim=4",
-            "train.checkpoint_every=10",
-            "train.log_every=5",
-            "train.sample_every=10",
-            "train.progress=false",
-            "data.n_train=512",
-            "data.n_heldout=256",
-            "device=cpu",
-        ]
-        return build_config({}, base + list(overrides))
-
-    return make
+    """The suite's one tiny config (tests/tiny.py), with dotted overrides on top."""
+    return tiny_config
 
 
 @pytest.fixture(scope="session")

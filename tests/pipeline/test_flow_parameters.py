@@ -7,7 +7,8 @@ import pytest
 
 from gan_core.errors import ParameterError
 from tasks.guard import ALLOWED_ENV, check_inside, check_slug
-from tests.pipeline_helpers import ROOT, write_tiny_params
+from tests.pipeline_helpers import ROOT
+from tests.tiny import write_tiny_params
 
 
 @pytest.mark.parametrize("name", ["sweep-1", "mm_vs_ns.v2", "A"])

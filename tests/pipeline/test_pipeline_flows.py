@@ -11,7 +11,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from gan_core.errors import ConfigError
-from tests.pipeline_helpers import write_tiny_params
+from tests.tiny import TINY, write_tiny_params
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     assert run.info.status == "FINISHED"
     assert run.data.params["train.loss"] == "ns" and run.data.params["data.name"] == "ring8"
     assert run.data.metrics["jsd"] == pytest.approx(saved["jsd"])
-    assert len(client.get_metric_history(run.info.run_id, "d_loss")) == 40
+    assert len(client.get_metric_history(run.info.run_id, "d_loss")) == TINY["train.steps"]
     assert len(client.get_metric_history(run.info.run_id, "training_d_jsd_bound")) >= 2
     for tag in ("git_commit", "data_md5", "prefect_flow_run_id", "dataset"):
         assert run.data.tags.get(tag), tag
@@ -62,7 +62,7 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     )  # JSD̂ over training (at least the last step)
     versions = client.search_model_versions("name='gan-generator-ring8'")
     assert any(v.run_id == run.info.run_id for v in versions)
-    _progress_reached_the_root_run(run.data.tags["prefect_flow_run_id"], steps=40)
+    _progress_reached_the_root_run(run.data.tags["prefect_flow_run_id"], steps=TINY["train.steps"])
     _registered_generator_holds_no_pickle(
         f"models:/gan-generator-ring8/{versions[0].version}", tmp_path_factory.mktemp("download")
     )

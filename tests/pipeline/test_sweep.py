@@ -8,7 +8,8 @@ from mlflow.tracking import MlflowClient
 
 from gan_core.errors import ConfigError
 from gan_core.sweep import expand_grid, load_sweep_config, summarise
-from tests.pipeline_helpers import ROOT, write_tiny_params
+from tests.pipeline_helpers import ROOT
+from tests.tiny import write_tiny_params
 
 
 def test_grid_expands_to_validated_members():

@@ -84,7 +84,7 @@ def test_training_metrics_reach_the_tracker_in_batches_with_checkpoints_between(
 
     fake = _FakeClient()
     monkeypatch.setattr(tasks.tracking, "client", lambda root: fake)
-    cfg = tiny_cfg()  # 30 steps, diagnostics every 5, checkpoints every 10
+    cfg = tiny_cfg()  # tests/tiny.py: 30 steps, checkpoints every 10
     fit_gan(
         cfg,
         load_dataset(cfg.data, cfg.seed),
@@ -95,4 +95,4 @@ def test_training_metrics_reach_the_tracker_in_batches_with_checkpoints_between(
     assert [(m.step, m.key) for m in metrics] == [(s, k) for s in range(1, 31) for k in DIAGNOSTICS]
     assert all(run == "run-1" and not sync and len(ms) <= 40 for run, ms, _, sync in fake.batches)
     tags = [(t.key, t.value) for _, _, ts, _ in fake.batches for t in ts]
-    assert tags == [("last_checkpoint_step", "10"), ("last_checkpoint_step", "20"), ("last_checkpoint_step", "30")]
+    assert tags == [("last_checkpoint_step", str(step)) for step in (10, 20, 30)]

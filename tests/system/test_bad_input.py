@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from gan_core.config import load_config
-from tests.pipeline_helpers import ROOT, write_tiny_params
+from tests.pipeline_helpers import ROOT
+from tests.tiny import write_tiny_params
 
 SENTINELS = ("metrics/eval.json", "models/generator.pt", "data/prepared/dataset.npz", "plots/samples.png")
 

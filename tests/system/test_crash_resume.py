@@ -15,7 +15,8 @@ import pytest
 import torch
 import yaml
 
-from tests.pipeline_helpers import ROOT, write_tiny_params
+from tests.pipeline_helpers import ROOT
+from tests.tiny import write_tiny_params
 
 STEPS = 2000  # a tiny model: long enough to be killed mid-way, a few seconds in all
 

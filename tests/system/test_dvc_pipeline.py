@@ -19,7 +19,8 @@ import pytest
 import torch
 import yaml
 
-from tests.pipeline_helpers import ROOT, write_tiny_params
+from tests.pipeline_helpers import ROOT
+from tests.tiny import write_tiny_params
 
 DVC = Path(sys.executable).with_name("dvc")
 PROJECT_FILES = [

@@ -14,7 +14,8 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.pipeline_helpers import free_port, write_tiny_params
+from tests.pipeline_helpers import free_port
+from tests.tiny import write_tiny_params
 
 BIN = Path(sys.executable).parent
 

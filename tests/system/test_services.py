@@ -18,7 +18,8 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.pipeline_helpers import ROOT, TINY, free_port, write_tiny_params
+from tests.pipeline_helpers import ROOT, free_port
+from tests.tiny import TINY, write_tiny_params
 
 BIN = Path(sys.executable).parent
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -184,7 +185,7 @@ def _four_concurrent_runs_store_everything(tmp_path: Path, prefect_api: str, mlf
     client = MlflowClient(mlflow_uri)
     runs = client.search_runs([client.get_experiment_by_name("gan-pipeline").experiment_id])
     assert sorted(r.data.params["seed"] for r in runs) == ["0", "1", "2", "3"]
-    steps = TINY["train"]["steps"]
+    steps = TINY["train.steps"]
     for run in runs:
         assert run.info.status == "FINISHED"
         for key in ("d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm"):

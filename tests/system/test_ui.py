@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from flows.services import prefect_server_security
-from tests.pipeline_helpers import ROOT, free_port, write_tiny_params
+from tests.pipeline_helpers import ROOT, free_port
+from tests.tiny import write_tiny_params
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SHOTS = ROOT / "test-artifacts" / "ui"

@@ -98,3 +98,20 @@ def test_threads_are_chosen_on_purpose(monkeypatch):
                 cpu_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_file_is_one_model_and_the_run_config_carries_no_sweep(tmp_path):
+    """params.yaml is validated whole (run sections and `sweep`), so a bad sweep key fails a run
+    as early as a bad run key; the run's Config never holds the sweep (run identity)."""
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  k: 2\nsweep:\n  workers: 1\n")
+    cfg = load_config(params)
+    assert cfg.train.k == 2 and "sweep" not in cfg.to_dict()
+    params.write_text("sweep:\n  worker: 1\n")
+    with pytest.raises(ConfigError, match=r"^config: unknown key 'sweep.worker'; did you mean 'sweep.workers'\?$"):
+        load_config(params)
+    params.write_text("sweeep:\n  workers: 1\n")
+    with pytest.raises(ConfigError, match="did you mean 'sweep'"):
+        load_config(params)
+    with pytest.raises(ConfigError, match="'sweep' keys are not run settings"):
+        load_config(tmp_path / "absent.yaml", ["sweep.workers=2"])
