@@ -22,11 +22,15 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from rows import eval_row  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 
 
@@ -81,22 +85,6 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
     result = fit_gan(cfg, data)
     train_seconds = time.perf_counter() - t0
     m = evaluate_gan(result.generator, data, cfg).metrics
-    keep = (
-        "jsd",
-        "jsd_ci_low",
-        "jsd_ci_high",
-        "modes_covered",
-        "modes_total",
-        "high_quality_fraction",
-        "mode_var_min",
-        "mode_var_max",
-        "mode_var_worst",
-        "jsd_corrected",
-        "jsd_corrected_ci_low",
-        "jsd_corrected_ci_high",
-        "correction_acceptance",
-        "eval_seconds",
-    )
     row = {
         "data": name,
         "loss": loss,
@@ -106,7 +94,7 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
         "d_layers": cfg.model.d_layers,
         "steps": cfg.train.steps,
         "train_seconds": round(train_seconds, 1),
-        **{k: round(m[k], 4) if isinstance(m[k], float) else m[k] for k in keep if k in m},
+        **eval_row(m),
         "date": time.strftime("%Y-%m-%d"),
         **({"set": list(sets)} if sets else {}),
     }

@@ -24,26 +24,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from rows import append_row, run_main  # noqa: E402
+from rows import EVAL_KEYS, append_row, eval_row, run_main  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "jsd_tuning.jsonl"
-KEEP = (  # the evaluation's numbers a row records
-    "jsd",
-    "jsd_ci_low",
-    "jsd_ci_high",
-    "modes_covered",
-    "high_quality_fraction",
-    "mode_var_min",
-    "mode_var_max",
-    "mode_var_worst",
-    "jsd_corrected",
-    "jsd_corrected_ci_low",
-    "jsd_corrected_ci_high",
-    "correction_acceptance",
-    "high_quality_fraction_corrected",
-    "mode_var_min_corrected",
-    "eval_seconds",
-)
 
 
 def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
@@ -90,7 +73,7 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
         "data": data_name,
         "seed": cfg.seed,
         **changed,
-        **{k: round(metrics[k], 4) for k in KEEP if k in metrics},
+        **eval_row(metrics),
         "curve_n4000": curve.points,
         "seconds": round(seconds),
         "threads": torch.get_num_threads(),
@@ -106,7 +89,17 @@ def summary() -> str:
     import pandas as pd
 
     rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()]
-    fixed = {"name", "data", "seed", *KEEP, "jsd_corrected_n_per_side", "curve_n4000", "seconds", "threads", "date"}
+    fixed = {
+        "name",
+        "data",
+        "seed",
+        *EVAL_KEYS,
+        "jsd_corrected_n_per_side",
+        "curve_n4000",
+        "seconds",
+        "threads",
+        "date",
+    }
     table = pd.DataFrame(
         [
             {

@@ -1,4 +1,5 @@
-"""What the single-run tuning scripts share: append a result row, run `main` with one-line errors."""
+"""What the benchmark scripts share: the evaluation keys a row records, append a result row,
+run `main` with one-line errors."""
 
 from __future__ import annotations
 
@@ -6,6 +7,31 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+EVAL_KEYS = (  # the evaluation's numbers a benchmark row records (metrics/eval.json keys)
+    "jsd",
+    "jsd_ci_low",
+    "jsd_ci_high",
+    "jsd_lower_bound",
+    "modes_covered",
+    "modes_total",
+    "high_quality_fraction",
+    "mode_var_min",
+    "mode_var_max",
+    "mode_var_worst",
+    "jsd_corrected",
+    "jsd_corrected_ci_low",
+    "jsd_corrected_ci_high",
+    "correction_acceptance",
+    "high_quality_fraction_corrected",
+    "mode_var_min_corrected",
+    "eval_seconds",
+)
+
+
+def eval_row(metrics: dict) -> dict:
+    """The EVAL_KEYS present in `metrics`, floats rounded to 4 places."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items() if k in EVAL_KEYS}
 
 
 def append_row(path: Path, row: dict) -> None:
