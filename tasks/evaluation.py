@@ -21,6 +21,7 @@ from gan_core.config import Config
 from gan_core.datasets import check_prepared, load_prepared
 from gan_core.errors import CheckpointError
 from gan_core.identity import identity_difference, run_identity
+from gan_core.jsd import describe_interval
 from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
 from gan_core.runtime import resolve_device, use_threads
 from tasks.common import progress_logger, retry_transient_only, run_logger, write_json
@@ -67,12 +68,12 @@ def evaluate_gan(cfg: Config, root: str, run_id: str | None) -> dict:
     )
     log = run_logger()
     log.info(
-        "JSD = %.4f nats, %d%% interval of sampling noise [%.4f, %.4f] (an estimate of a lower bound: "
-        "the fresh critic's shortfall from D* is not in the interval)",
+        "JSD = %.4f nats [%.4f, %.4f], lower bound %.4f (%s)",
         metrics["jsd"],
-        round(100 * cfg.evaluate.confidence),
         metrics["jsd_ci_low"],
         metrics["jsd_ci_high"],
+        metrics["jsd_lower_bound"],
+        describe_interval(cfg.evaluate.confidence),
     )
     if run_id:
         _track(paths, cfg, data, generator, metrics, run_id)
@@ -88,10 +89,7 @@ def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: st
             c.log_metric(run_id, key, float(value))
     c.set_tag(run_id, "data_md5", file_md5(paths.prepared))
     c.set_tag(run_id, "dataset", data.name)
-    level = round(100 * cfg.evaluate.confidence)
-    c.set_tag(
-        run_id, "jsd_interval", f"jsd_ci_low/high: {level}% sampling noise only; jsd estimates a lower bound of the JSD"
-    )
+    c.set_tag(run_id, "jsd_interval", describe_interval(cfg.evaluate.confidence))
     for path in (paths.metrics, paths.samples_plot, paths.modes_plot, paths.curves):
         c.log_artifact(run_id, str(path))
     c.log_text(run_id, yaml.safe_dump(cfg.to_dict(), sort_keys=False), "config/resolved_params.yaml")
@@ -126,11 +124,7 @@ def _summary_artifact(cfg: Config, metrics: dict) -> None:
         if k != "mlflow_run_url"
     )
     link = f"\n\nMLflow run: {metrics['mlflow_run_url']}" if "mlflow_run_url" in metrics else ""
-    level = round(100 * cfg.evaluate.confidence)
-    link += (
-        f"\n\n`jsd_ci_low`/`jsd_ci_high`: the {level}% interval of sampling noise only; `jsd` estimates a lower bound"
-        " of the JSD (the fresh critic's shortfall from D* biases it down and is not in the interval)."
-    )
+    link += f"\n\n{describe_interval(cfg.evaluate.confidence)}."
     body = f"## {cfg.data.name} · loss {cfg.train.loss} · k={cfg.train.k} · seed {cfg.seed}\n\n| metric | value |\n|---|---|\n{rows}{link}\n"
     try:
         create_markdown_artifact(body, key="gan-eval-summary", description="Evaluation of the trained generator")

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from gan_core.errors import DataError
-from gan_core.jsd import estimate_jsd, jsd_from_discriminator
+from gan_core.jsd import describe_interval, estimate_jsd, jsd_from_discriminator, score_logits
 from gan_core.jsd_cases import all_cases, development_pairs
 from gan_core.mixtures import mixture_jsd
 from gan_core.models import MLPDiscriminator
@@ -132,3 +132,13 @@ def test_a_sample_the_fit_split_never_covered_costs_little():
     rng = np.random.default_rng(1001)
     x, y = _gauss([0.0, 0.0], 1.0).sample(20_000, rng), _gauss([7.0, 0.0], 1.0).sample(20_000, rng)
     assert abs(estimate_jsd(x, y, seed=1).unclipped - truth) < 0.002, truth
+
+
+def test_one_sided_lower_bound_sits_inside_the_two_sided_interval():
+    """value − z(0.95)·se with z = 1.645: above the two-sided 95% low end (z = 1.96), below the value."""
+    gen = torch.Generator().manual_seed(0)
+    est = score_logits(torch.randn(4000, generator=gen) + 1.0, torch.randn(4000, generator=gen) - 1.0)
+    assert est.lower_bound == pytest.approx(est.unclipped - 1.6449 * est.stderr, abs=1e-4)
+    assert est.ci_low < est.lower_bound < est.nats < est.ci_high
+    assert est.as_dict()["jsd_lower_bound"] == est.lower_bound
+    assert "one-sided 95% lower bound" in describe_interval(0.95) and "sampling noise only" in describe_interval(0.95)
