@@ -13,6 +13,16 @@ from tests.tiny import tiny_config
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` run where a CUDA device is present and are skipped, saying why, elsewhere."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def allow_test_folders(tmp_path_factory):
     """Flows refuse paths outside the project unless the operator allows them

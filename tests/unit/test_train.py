@@ -213,7 +213,7 @@ def test_bf16_autocast_path_trains_with_fp32_weights(tiny_cfg):
     assert np.isfinite(result.history["d_loss"]).all() and len(result.history["d_loss"]) == 30
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.gpu
 def test_cuda_path(tiny_cfg):
     cfg = tiny_cfg("device=cuda")
     result, d_dtypes = _fit_recording_dtypes(cfg)
@@ -223,7 +223,7 @@ def test_cuda_path(tiny_cfg):
     assert np.isfinite(result.history["d_loss"]).all()
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.gpu
 def test_cuda_conv_pair_and_sampling(tiny_cfg):
     cfg = tiny_cfg("device=cuda", "data.name=digits", "model.channels=8", "train.steps=5")
     result = fit_gan(cfg, load_dataset(cfg.data, cfg.seed))
@@ -231,7 +231,7 @@ def test_cuda_conv_pair_and_sampling(tiny_cfg):
     assert out.dtype == np.float32 and out.shape == (5, 1, 8, 8) and np.isfinite(out).all()
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.gpu
 def test_cuda_resume_equals_uninterrupted_run(tiny_cfg, tmp_path):
     """The checkpoint's loop-RNG state is loaded onto the device, but a generator's state is
     always a CPU tensor: resuming on CUDA must set it from the CPU copy."""
