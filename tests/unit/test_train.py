@@ -252,5 +252,5 @@ def test_learning_rates_hold_then_decay_to_zero(tiny_cfg):
     assert lr_left(0, tc) == lr_left(25, tc) == 1.0
     assert lr_left(100, tc) == 0.0
     assert abs(lr_left(62.5, tc) - 0.25) < 1e-12  # half-way through the decay: (1/2)^2
-    plain = tiny_cfg("train.steps=100", "train.lr_decay_power=1").train
+    plain = tiny_cfg("train.steps=100", "train.lr_hold=0", "train.lr_decay_power=1").train
     assert abs(lr_left(40, plain) - 0.6) < 1e-12
