@@ -276,7 +276,17 @@ def estimate_jsd(
         parts_f[:2],
         gen=gen,
         device=device,
-        settings=CriticSettings(tuple(scales), hidden, layers, n_features, steps, batch_size, lr, eval_every, patience),
+        settings=CriticSettings(
+            scales=tuple(scales),
+            hidden=hidden,
+            layers=layers,
+            n_features=n_features,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            eval_every=eval_every,
+            patience=patience,
+        ),
     )
     # Bounded logits: a score sample where the fit split had no data cannot cost more than
     # LOGIT_BOUND nats; a right one loses at most log(1 + e^-LOGIT_BOUND) ≈ 5e-5 nats.

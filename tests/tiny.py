@@ -9,8 +9,7 @@ from pathlib import Path
 import yaml
 
 from gan_core.config import Config, build_config, parse_overrides
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.pipeline_helpers import ROOT
 
 TINY: dict[str, object] = {
     "device": "cpu",
