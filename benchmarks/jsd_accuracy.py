@@ -1,7 +1,8 @@
 """Accuracy, interval coverage and speed of `estimate_jsd` on pairs with exactly known JSD.
 
     python benchmarks/jsd_accuracy.py [--seeds 3] [--n 20000] [--split all|development|validation] [--sizes ""]
-                                          # → benchmarks/results/jsd_accuracy[_split].md
+                                      [--cases a,b] [--no-quadratic]
+                                          # → benchmarks/results/jsd_accuracy[_split][_nN][_no_quadratic][_some_cases].md
 
 Three estimators on the same samples, timed in the same run:
 * naive  — one MLP critic (2 hidden layers of 128), 2,000 Adam steps, half the data to fit,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -24,10 +26,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from gan_core.jsd import estimate_jsd, score_logits
-from gan_core.jsd_cases import all_cases
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's gan_core, whichever is installed
+from gan_core.jsd import estimate_jsd, score_logits  # noqa: E402
+from gan_core.jsd_cases import all_cases  # noqa: E402
+
 TRUTH = json.loads((ROOT / "tests" / "data" / "jsd_truth.json").read_text())
 OUT = ROOT / "benchmarks" / "results" / "jsd_accuracy.md"
 
@@ -74,8 +77,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,5000,20000,100000")
     ap.add_argument("--size-cases", default="grid25_shift_1std,ring8_radius_1std,gauss8d_shift")
     ap.add_argument("--split", choices=("all", "development", "validation"), default="all")
+    ap.add_argument("--cases", default="", help="comma-separated case names (default: every case of the split)")
+    ap.add_argument("--no-quadratic", action="store_true", help="without the quadratic candidate critic")
     args = ap.parse_args()
-    cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split)}
+    wanted = set(filter(None, args.cases.split(",")))
+    cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split) and (not wanted or k in wanted)}
     rows = []
     for name, case in cases.items():
         p, q = case.p, case.q
@@ -83,7 +89,7 @@ def main() -> None:
         for seed in range(args.seeds):
             rng = np.random.default_rng(1000 + seed)
             x, y = case.sample(args.n, rng)
-            est, t_ours = timed(estimate_jsd, x, y, seed=seed)
+            est, t_ours = timed(estimate_jsd, x, y, seed=seed, quadratic=not args.no_quadratic)
             nv, t_naive = timed(naive, x, y, seed)
             orc = oracle(p, q, x, y)
             covered = est.ci_low - 1e-12 <= min(max(truth, 0.0), math.log(2)) <= est.ci_high + 1e-12
@@ -130,7 +136,7 @@ def main() -> None:
         for n in map(int, args.sizes.split(",")):
             rng = np.random.default_rng(7)
             x, y = p.sample(n, rng), q.sample(n, rng)
-            est, t = timed(estimate_jsd, x, y, seed=0)
+            est, t = timed(estimate_jsd, x, y, seed=0, quadratic=not args.no_quadratic)
             size_rows.append(
                 {
                     "case": name,
@@ -166,7 +172,11 @@ def main() -> None:
     text = lines
     OUT.parent.mkdir(parents=True, exist_ok=True)
     stem = (
-        "jsd_accuracy" + ("" if args.split == "all" else f"_{args.split}") + ("" if args.n == 20_000 else f"_n{args.n}")
+        "jsd_accuracy"
+        + ("" if args.split == "all" else f"_{args.split}")
+        + ("" if args.n == 20_000 else f"_n{args.n}")
+        + ("_no_quadratic" if args.no_quadratic else "")
+        + ("_some_cases" if wanted else "")
     )
     out = OUT.with_name(f"{stem}.md")
     out.write_text("\n".join(text) + "\n")

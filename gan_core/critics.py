@@ -1,9 +1,11 @@
-"""Critics for the JSD estimator: many small MLPs trained at once, and a conv critic.
+"""Critics for the JSD estimator: many small MLPs trained at once, a quadratic critic and a conv critic.
 
 `CriticEnsemble` holds C independent MLP critics in batched weight tensors, so C candidates
 cost one set of (larger) matrix products instead of C Python loops. Candidate c sees
 random Fourier features of its input at scale `scales[c]` (scale 0 = the raw input only):
 high scales resolve fine structure (many narrow modes), low scales generalise smoothly.
+`QuadraticCritic` is one more candidate whose family holds every log-ratio of two Gaussians,
+which the small MLPs under-resolve in many dimensions (a scale change in 16-64 dimensions).
 """
 
 from __future__ import annotations
@@ -54,6 +56,36 @@ class CriticEnsemble(nn.Module):
             if i < last:
                 h = torch.nn.functional.silu(h)
         return h.squeeze(-1)
+
+
+class QuadraticCritic(nn.Module):
+    """(n, d) → logits (1, n): c + b·x + α|x|² + xᵀBx, one candidate.
+
+    The log-ratio of two Gaussians is exactly of this form. B's d(d + 1)/2 numbers are shrunk
+    toward 0 (so A = αI + B toward a multiple of the identity, as covariance estimates are) by
+    a ridge penalty whose weight the selection split chooses: in many dimensions the free
+    fit would spend its accuracy on noise (about p/2N nats for p numbers on N samples)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(1))
+        self.B = nn.Parameter(torch.zeros(dim, dim))
+        self.b = nn.Parameter(torch.zeros(dim))
+        self.c = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (((x @ self.B) * x).sum(-1) + self.alpha * x.pow(2).sum(-1) + x @ self.b + self.c)[None]
+
+
+class Candidates(nn.Module):
+    """Several fitted critics side by side: logits (sum of their C, n), for the stacking layer."""
+
+    def __init__(self, *critics: nn.Module):
+        super().__init__()
+        self.critics = nn.ModuleList(critics)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([critic(x) for critic in self.critics])
 
 
 class ConvCritic(nn.Module):

@@ -5,7 +5,9 @@ the JSD (DESIGN.md §1):  JSD ≥ (V(D) + log 4) / 2,  with equality at D* = p/(
 So `estimate_jsd` splits each side into three parts:
 
 * **fit** — C candidate critics (MLPs on the standardised input joined with random Fourier
-  features at several scales; a conv net for images) are trained at once to maximise V;
+  features at several scales; a conv net for images) are trained at once to maximise V; for
+  vectors also a quadratic critic (the exact family of Gaussian log-ratios, which the small
+  MLPs under-resolve in many dimensions), its ridge weight chosen on the select split;
 * **select** — early stopping per candidate, then a stacking layer (logistic regression on
   the candidates' logits, C + 1 parameters) fitted to maximise V; it can only add to the
   best single candidate, and can fall back to the constant D = 1/2 (V = -log 4);
@@ -24,6 +26,7 @@ raw value.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_core.critics import ConvCritic, CriticEnsemble
+from gan_core.critics import Candidates, ConvCritic, CriticEnsemble, QuadraticCritic
 from gan_core.errors import DataError
 from gan_core.losses import discriminator_loss
 
@@ -98,6 +101,7 @@ class CriticSettings:
     lr: float = 3e-3
     eval_every: int = 100
     patience: int = 6  # evaluations without improvement before stopping
+    quadratic: bool = True  # a quadratic critic among the candidates (vector data)
 
 
 def _as_tensor(x, name: str) -> torch.Tensor:
@@ -214,6 +218,31 @@ def _fit_critics(
             p.copy_(keep)
 
 
+QUADRATIC_RIDGE = (10.0, 1.0, 0.1, 0.01)  # ridge weights tried on B, strongest first (warm starts)
+
+
+def _fit_quadratic(fit: tuple[torch.Tensor, torch.Tensor], sel: tuple[torch.Tensor, torch.Tensor]) -> QuadraticCritic:
+    """A QuadraticCritic maximising V on `fit` (convex: full-batch L-BFGS) at each ridge weight,
+    kept at the weight whose V is best on `sel`."""
+    critic = QuadraticCritic(fit[0].shape[1]).to(fit[0].device)
+    best, best_loss = copy.deepcopy(critic), discriminator_loss(critic(sel[0]), critic(sel[1])).item()
+    for ridge in QUADRATIC_RIDGE:
+        opt = torch.optim.LBFGS(critic.parameters(), max_iter=50, line_search_fn="strong_wolfe")
+
+        def closure(opt=opt, ridge=ridge):
+            opt.zero_grad()
+            loss = discriminator_loss(critic(fit[0]), critic(fit[1])).sum() + ridge * critic.B.pow(2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        with torch.no_grad():
+            sel_loss = discriminator_loss(critic(sel[0]), critic(sel[1])).item()
+        if sel_loss < best_loss:
+            best, best_loss = copy.deepcopy(critic), sel_loss
+    return best
+
+
 def _stack(sel_real: torch.Tensor, sel_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Weights (C,) and bias for a logistic combination of candidate logits maximising V on `sel`."""
     c = sel_real.shape[0]
@@ -251,6 +280,7 @@ def estimate_jsd(
     lr: float = CriticSettings.lr,
     eval_every: int = CriticSettings.eval_every,
     patience: int = CriticSettings.patience,
+    quadratic: bool = CriticSettings.quadratic,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> JSDEstimate:
     """JSD(real || fake) in nats from a critic fitted from scratch; see the module docstring.
@@ -286,6 +316,7 @@ def estimate_jsd(
             lr=lr,
             eval_every=eval_every,
             patience=patience,
+            quadratic=quadratic,
         ),
     )
     # Bounded logits: a score sample where the fit split had no data cannot cost more than
@@ -349,6 +380,9 @@ def _fit_stacked(
         patience=settings.patience,
         gen=gen,
     )
+    if real[0].ndim == 2 and settings.quadratic:
+        net = Candidates(net, _fit_quadratic((real[0], fake[0]), (real[1], fake[1])))
+        method += " + a quadratic critic"
     net.eval()
     w, b = _stack(_logits(net, real[1]).cpu(), _logits(net, fake[1]).cpu())
     return StackedCritic(net, w, b, mean, std, device, method)
