@@ -61,10 +61,6 @@ class ModelConfig(_Section):
     hidden: int = Field(256, ge=4, le=8192)
     g_layers: int = Field(4, ge=1, le=16)
     d_layers: int = Field(3, ge=1, le=16)
-    # Latent components of the MLP generator (0 = z ~ N(0, I) straight in): z's first coordinate
-    # picks one of this many equally likely learned codes, so G can jump between modes across
-    # empty stretches of latent space instead of spending mass on a continuous path between them.
-    latent_components: int = Field(0, ge=0, le=65536)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from gan_core.config import ModelConfig
-from gan_core.errors import ConfigError
 
 
 def _mlp(n_in: int, n_out: int, hidden: int, layers: int, act: type[nn.Module], **act_kw) -> nn.Sequential:
@@ -39,27 +38,14 @@ class _Standardised(nn.Module):
 
 
 class MLPGenerator(_Standardised):
-    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded).
+    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded)."""
 
-    With `components` = K > 0, z ~ N(0, I) still comes in, but its first coordinate picks code
-    k = ⌊K·Φ(z₀)⌋ (each with probability 1/K) of a learned table, and the MLP sees the other
-    coordinates beside that code. A continuous map of a connected latent must put mass on every
-    path between two modes; a discrete choice lets G move between modes at no cost in mass."""
-
-    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int, components: int = 0):
+    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int):
         super().__init__(out_dim)
         self.z_dim = z_dim
-        self.codes = nn.Embedding(components, z_dim) if components else None
-        self.net = _mlp(2 * z_dim - 1 if components else z_dim, out_dim, hidden, layers, nn.ReLU)
+        self.net = _mlp(z_dim, out_dim, hidden, layers, nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.codes is not None:
-            k = (
-                (torch.special.ndtr(z[:, 0]) * self.codes.num_embeddings)
-                .long()
-                .clamp_(0, self.codes.num_embeddings - 1)
-            )
-            z = torch.cat([z[:, 1:], self.codes(k).to(z.dtype)], 1)
         return self.net(z) * self.data_std + self.data_mean
 
 
@@ -132,11 +118,6 @@ class ConvDiscriminator(nn.Module):
 def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair for data of `sample_shape`: MLPs for vectors, convs for images."""
     if len(sample_shape) == 3:
-        if cfg.latent_components:
-            raise ConfigError("model.latent_components: applies to vector data only; allowed for images: 0")
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
-    return (
-        MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers, cfg.latent_components),
-        MLPDiscriminator(dim, cfg.hidden, cfg.d_layers),
-    )
+    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)
