@@ -207,6 +207,7 @@ def main() -> None:
         "device": args.device,
         "train.steps": args.steps,
         "train.k": args.k,
+        "train.k_end": None,  # k throughout, as the bare loop does
         "train.progress": False,
         "train.r1": 0.0,
         "train.ema": 0.0,

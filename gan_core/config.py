@@ -70,9 +70,9 @@ class TrainConfig(_Section):
     loss: GeneratorLoss = "ns"
     # Discriminator steps per generator step (Algorithm 1's k).
     k: int = Field(1, ge=1, le=100)
-    # k at the end of the run (null = k throughout): k rises from k to k_end in equal parts of
-    # the run, so D keeps closer to D* late, when G's steps are small and the modes' shape is set.
-    k_end: int | None = Field(None, ge=1, le=100)
+    # k at the end of the run (null = k throughout; at least k): k rises from k to k_end in equal
+    # parts of the run, so D keeps closer to D* late, when G's steps are small and the modes' shape is set.
+    k_end: int | None = Field(2, ge=1, le=100)
     # Generator steps (both learning rates decay to zero over them).
     steps: int = Field(20_000, ge=1)
     batch_size: int = Field(256, ge=1, le=1_000_000)
@@ -123,6 +123,10 @@ class TrainConfig(_Section):
         if self.jsd_every % self.sample_every:
             raise ValueError(
                 f"jsd_every ({self.jsd_every}) must be 0 or a multiple of train.sample_every ({self.sample_every})"
+            )
+        if self.k_end is not None and self.k_end < self.k:
+            raise ValueError(
+                f"k_end ({self.k_end}) is below train.k ({self.k}); allowed: null (k throughout) or at least k"
             )
         return self
 

@@ -18,7 +18,7 @@ def test_params_yaml_and_code_defaults_agree():
 def test_overrides_apply_with_yaml_types():
     cfg = build_config({}, ["train.loss=mm", "seed=3", "train.lr_g=0.001", "data.name=grid25"])
     assert (cfg.train.loss, cfg.seed, cfg.train.lr_g, cfg.data.name) == ("mm", 3, 0.001, "grid25")
-    assert build_config({}, {"train.k": 4}).train.k == 4
+    assert build_config({}, {"train.k": 4, "train.k_end": None}).train.k == 4
 
 
 def test_flat_view_uses_dotted_keys():
@@ -38,11 +38,12 @@ def test_flat_view_uses_dotted_keys():
         ("train.batch_size=0", "'train.batch_size'"),
         ("train.loss=wgan", "allowed: 'ns' or 'mm'"),
         ("device=tpu", "allowed: auto, cpu, cuda, cuda:N"),
+        ("train.k_end=1", "k_end (1) is below train.k (2); allowed: null (k throughout) or at least k"),
     ],
 )
 def test_bad_values_give_one_clear_line(override, expected):
     with pytest.raises(ConfigError) as exc:
-        build_config({}, [override])
+        build_config({"train": {"k": 2}} if "k_end" in override else {}, [override])
     message = str(exc.value)
     assert expected in message
     assert "\n" not in message and "Traceback" not in message

@@ -44,7 +44,7 @@ class _Recorder(Callback):
 
 @pytest.mark.parametrize("k", [1, 3])
 def test_k_discriminator_steps_per_generator_step(tiny_cfg, tmp_path, k):
-    cfg = tiny_cfg(f"train.k={k}", "train.steps=12")
+    cfg = tiny_cfg(f"train.k={k}", "train.k_end=null", "train.steps=12")
     fit_gan(cfg, load_dataset(cfg.data, cfg.seed), checkpoint_dir=tmp_path)
     state = load_checkpoint(tmp_path / CHECKPOINT_NAME)
     # Adam counts its own updates: an independent count of D and G steps.
