@@ -6,8 +6,9 @@ So `estimate_jsd` splits each side into three parts:
 
 * **fit** — C candidate critics (MLPs on the standardised input joined with random Fourier
   features at several scales; a conv net for images) are trained at once to maximise V; for
-  vectors also a quadratic critic (the exact family of Gaussian log-ratios, which the small
-  MLPs under-resolve in many dimensions), its ridge weight chosen on the select split;
+  inputs of at most QUADRATIC_MAX_DIM numbers (vectors, small images flattened) also a
+  quadratic critic (the exact family of Gaussian log-ratios, which the small MLPs
+  under-resolve in many dimensions), its ridge weight chosen on the select split;
 * **select** — early stopping per candidate, then a stacking layer (logistic regression on
   the candidates' logits, C + 1 parameters) fitted to maximise V; it can only add to the
   best single candidate, and can fall back to the constant D = 1/2 (V = -log 4);
@@ -44,6 +45,7 @@ from gan_core.losses import discriminator_loss
 LOG2 = math.log(2.0)
 DEFAULT_SCALES = (1.0, 4.0, 12.0)
 LOGIT_BOUND = 10.0  # |logit| at most this when scoring the fitted critic (see estimate_jsd)
+CONV_CHANNELS = 16  # base channels of the conv critic for images
 DEFAULT_CONFIDENCE = 0.95  # of the sampling-noise interval (evaluate.confidence sets it in a run)
 
 
@@ -219,6 +221,7 @@ def _fit_critics(
 
 
 QUADRATIC_RIDGE = (10.0, 1.0, 0.1, 0.01)  # ridge weights tried on B, strongest first (warm starts)
+QUADRATIC_MAX_DIM = 256  # no quadratic candidate above this many input numbers (B has d² of them)
 
 
 def _fit_quadratic(fit: tuple[torch.Tensor, torch.Tensor], sel: tuple[torch.Tensor, torch.Tensor]) -> QuadraticCritic:
@@ -356,7 +359,7 @@ def _fit_stacked(
     """Fit the candidates on real[0] vs fake[0], early-stop and stack them on real[1] vs fake[1]."""
     mean = std = None
     if real[0].ndim == 4:
-        net: nn.Module = ConvCritic(tuple(real[0].shape[1:]), channels=16)
+        net: nn.Module = ConvCritic(tuple(real[0].shape[1:]), channels=CONV_CHANNELS)
         method = "conv critic"
     else:
         # Standardise with statistics of the fit split only (pooled real + fake).
@@ -380,8 +383,10 @@ def _fit_stacked(
         patience=settings.patience,
         gen=gen,
     )
-    if real[0].ndim == 2 and settings.quadratic:
-        net = Candidates(net, _fit_quadratic((real[0], fake[0]), (real[1], fake[1])))
+    dim = real[0][0].numel()
+    if settings.quadratic and dim <= QUADRATIC_MAX_DIM:  # images: on the flattened pixels
+        flat = [p.flatten(1) for p in (real[0], fake[0], real[1], fake[1])]
+        net = Candidates(net, nn.Sequential(nn.Flatten(), _fit_quadratic((flat[0], flat[1]), (flat[2], flat[3]))))
         method += " + a quadratic critic"
     net.eval()
     w, b = _stack(_logits(net, real[1]).cpu(), _logits(net, fake[1]).cpu())

@@ -4,7 +4,7 @@ Each pair is two Gaussian mixtures with exact log-densities, so the true JSD com
 `mixture_jsd` (Monte Carlo of the log-density ratio, ~1e-3 nats or better).
 
 Two sets, kept apart:
-* **development** — the 11 pairs the estimator's settings (Fourier scales 1/4/12, widths,
+* **development** — the 12 cases the estimator's settings (Fourier scales 1/4/12, widths,
   learning rate, patience, the dimension scaling, the logit bound; the quadratic candidate
   and its ridge weights, on gauss16d_scale) were chosen on; errors on them are in-sample.
 * **validation** — pairs added after the settings were fixed and never used to choose them;
@@ -65,6 +65,17 @@ def development_pairs() -> dict[str, tuple[GaussianMixture, GaussianMixture]]:
     }
 
 
+def development_cases() -> dict[str, JSDCase]:
+    """name → case: the pairs above, and 8×8 Gaussian images (two bright rows) for the conv critic."""
+    stripes = np.zeros(64)
+    stripes[16:24] = stripes[40:48] = 0.5  # rows 2 and 5 of an 8x8 image
+    cases = {name: JSDCase(p, q, "development") for name, (p, q) in development_pairs().items()}
+    cases["image8x8_stripes"] = JSDCase(
+        _gauss(np.zeros(64), 1.0), _gauss(stripes, 1.0), "development", image_shape=(1, 8, 8)
+    )
+    return cases
+
+
 def validation_cases() -> dict[str, JSDCase]:
     """name → case: pairs never used to choose the estimator's settings (they report)."""
     g, r = grid25(), ring8()
@@ -88,5 +99,4 @@ def validation_cases() -> dict[str, JSDCase]:
 
 def all_cases() -> dict[str, JSDCase]:
     """Development then validation cases, each with its split."""
-    dev = {name: JSDCase(p, q, "development") for name, (p, q) in development_pairs().items()}
-    return {**dev, **validation_cases()}
+    return {**development_cases(), **validation_cases()}

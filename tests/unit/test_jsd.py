@@ -202,3 +202,14 @@ def test_the_quadratic_candidate_resolves_a_scale_change_in_16_dimensions():
     truth = TRUTH["gauss16d_scale"]["jsd"]
     assert abs(with_quadratic.unclipped - truth) < 0.01, (with_quadratic, truth)
     assert with_quadratic.method.endswith("a quadratic critic")
+
+
+def test_the_quadratic_candidate_joins_small_inputs_only():
+    """Its B has d² numbers: 8×8 images (64) get it on the flattened pixels, 300-d vectors do not."""
+    from gan_core.jsd import QUADRATIC_MAX_DIM
+
+    rng = np.random.default_rng(0)
+    images = estimate_jsd(rng.normal(size=(400, 1, 8, 8)), rng.normal(size=(400, 1, 8, 8)) + 0.5, steps=50)
+    assert images.method == "conv critic + a quadratic critic"
+    wide = estimate_jsd(rng.normal(size=(400, 300)), rng.normal(size=(400, 300)), steps=50)
+    assert 300 > QUADRATIC_MAX_DIM and "quadratic" not in wide.method
