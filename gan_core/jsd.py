@@ -103,7 +103,7 @@ class CriticSettings:
     lr: float = 3e-3
     eval_every: int = 100
     patience: int = 6  # evaluations without improvement before stopping
-    quadratic: bool = True  # a quadratic critic among the candidates (vector data)
+    quadratic: bool = True  # a quadratic critic among the candidates (inputs of at most QUADRATIC_MAX_DIM numbers)
 
 
 def _as_tensor(x, name: str) -> torch.Tensor:
@@ -228,7 +228,12 @@ def _fit_quadratic(fit: tuple[torch.Tensor, torch.Tensor], sel: tuple[torch.Tens
     """A QuadraticCritic maximising V on `fit` (convex: full-batch L-BFGS) at each ridge weight,
     kept at the weight whose V is best on `sel`."""
     critic = QuadraticCritic(fit[0].shape[1]).to(fit[0].device)
-    best, best_loss = copy.deepcopy(critic), discriminator_loss(critic(sel[0]), critic(sel[1])).item()
+
+    def sel_loss() -> float:
+        with torch.no_grad():
+            return discriminator_loss(critic(sel[0]), critic(sel[1])).item()
+
+    best, best_loss = copy.deepcopy(critic), sel_loss()
     for ridge in QUADRATIC_RIDGE:
         opt = torch.optim.LBFGS(critic.parameters(), max_iter=50, line_search_fn="strong_wolfe")
 
@@ -239,10 +244,8 @@ def _fit_quadratic(fit: tuple[torch.Tensor, torch.Tensor], sel: tuple[torch.Tens
             return loss
 
         opt.step(closure)
-        with torch.no_grad():
-            sel_loss = discriminator_loss(critic(sel[0]), critic(sel[1])).item()
-        if sel_loss < best_loss:
-            best, best_loss = copy.deepcopy(critic), sel_loss
+        if (loss := sel_loss()) < best_loss:
+            best, best_loss = copy.deepcopy(critic), loss
     return best
 
 
