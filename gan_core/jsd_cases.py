@@ -5,8 +5,8 @@ Each pair is two Gaussian mixtures with exact log-densities, so the true JSD com
 
 Two sets, kept apart:
 * **development** — the 12 cases the estimator's settings (Fourier scales 1/4/12, widths,
-  learning rate, patience, the dimension scaling, the logit bound; the quadratic candidate
-  and its ridge weights, on gauss16d_scale) were chosen on; errors on them are in-sample.
+  learning rate, patience (6, then 3 on 2026-11-30), the dimension scaling, the logit bound; the
+  quadratic candidate and its ridge weights, on gauss16d_scale) were chosen on; errors on them are in-sample.
 * **validation** — pairs added after the settings were fixed and never used to choose them;
   they report. They stress what a GAN evaluation meets: nearly disjoint supports, a heavy
   tail, many narrow modes, 32-64 dimensions, image-shaped data and unequal sample sizes.
