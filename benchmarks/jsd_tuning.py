@@ -8,7 +8,8 @@ JSD̂ first (as the evaluate stage does), then modes, the 3σ fraction and the p
 Appends a JSON row to benchmarks/results/jsd_tuning.jsonl; used to choose the defaults on
 tuning seeds (100 and up) that the 10-seed report (`gan_quality.py`, seeds 0-9) never uses.
 Torch threads follow OMP_NUM_THREADS (1 when unset); `seconds` is the training wall time
-(including the JSD̂ curve: 4,000 samples per side every 5,000 steps).
+(including the JSD̂ curve: 4,000 samples per side every 5,000 steps, with the modes covered by
+2,500 samples at the same steps, so a run that loses modes shows when).
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     from gan_core.datasets import load_dataset
     from gan_core.evaluate import evaluate_gan
     from gan_core.jsd import estimate_jsd
+    from gan_core.mode_metrics import mode_metrics
     from gan_core.train import fit_gan, sample
 
     class Curve(Callback):  # JSD̂ on 4,000 per side every 5,000 steps (as train.jsd_every does in the pipeline)
         points: dict = {}
+        modes: dict = {}  # modes covered by 2,500 samples at the same steps (mixtures)
 
         def on_start(self, generator, discriminator):
             self.G = generator
@@ -50,6 +53,9 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
                         estimate_jsd(data.heldout[:4000], sample(self.G, 4000, seed=cfg.seed + 3), seed=cfg.seed).nats,
                         4,
                     )
+                    if data.mixture is not None:
+                        shown = sample(self.G, 2500, seed=cfg.seed + 4)
+                        self.modes[step] = mode_metrics(shown, data.mixture).modes_covered
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or 1))
     cfg = load_config(ROOT / "params.yaml", [f"data.name={data_name}", f"seed={seed}", "train.progress=false", *pairs])
@@ -75,6 +81,7 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
         **changed,
         **eval_row(metrics),
         "curve_n4000": curve.points,
+        **({"modes_curve": curve.modes} if curve.modes else {}),
         "seconds": round(seconds),
         "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%d"),
@@ -96,6 +103,7 @@ def summary() -> str:
         *EVAL_KEYS,
         "jsd_corrected_n_per_side",
         "curve_n4000",
+        "modes_curve",
         "seconds",
         "threads",
         "date",
@@ -113,7 +121,9 @@ def summary() -> str:
                 "JSD̂ after DRS": f"{r['jsd_corrected']:.4f}" if "jsd_corrected" in r else "",
                 "DRS acceptance": f"{r['correction_acceptance']:.1%}" if "correction_acceptance" in r else "",
                 "JSD̂ curve (n=4,000)": " ".join(
-                    f"{int(k) // 1000}k:{v:.3f}" for k, v in r.get("curve_n4000", {}).items()
+                    f"{int(k) // 1000}k:{v:.3f}"
+                    + (f" ({r['modes_curve'][k]})" if k in r.get("modes_curve", {}) else "")
+                    for k, v in r.get("curve_n4000", {}).items()
                 ),
                 "train s": r["seconds"],
             }
