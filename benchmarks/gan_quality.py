@@ -60,6 +60,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         ("lr_decay_power", 1.0),
         ("k_end", None),
         ("lr_hold", 0.0),
+        ("r1_hold", 0.0),
     ):
         if train[key] == neutral:
             del train[key]

@@ -54,6 +54,16 @@ def lr_left(step: int, tc: TrainConfig) -> float:
     return (1.0 - t) ** tc.lr_decay_power
 
 
+def r1_weight(step: int, tc: TrainConfig) -> float:
+    """The R1 weight at `step`: r1 for the first `r1_hold` of the run, then log-linear to
+    r1_end at the last step (constant r1 when r1_end is unset)."""
+    if tc.r1_end is None or tc.r1 == 0:
+        return tc.r1
+    start = int(tc.r1_hold * tc.steps)
+    t = max(0, step - start) / max(1, tc.steps - 1 - start)
+    return tc.r1 * (tc.r1_end / tc.r1) ** t
+
+
 @dataclass
 class TrainResult:
     generator: nn.Module  # the generator to sample from (the moving average when train.ema > 0)
@@ -290,12 +300,6 @@ class _Trainer:
             return tc.k
         return min(tc.k_end, tc.k + (tc.k_end - tc.k + 1) * self.step // tc.steps)
 
-    def _r1(self) -> float:
-        tc = self.tc
-        if tc.r1_end is None or tc.r1 == 0:
-            return tc.r1
-        return tc.r1 * (tc.r1_end / tc.r1) ** (self.step / max(1, tc.steps - 1))
-
     def _real(self) -> torch.Tensor:
         return self.real[torch.randint(len(self.real), (self.tc.batch_size,), generator=self.rng, device=self.device)]
 
@@ -333,7 +337,16 @@ class _Trainer:
             self._set_lr()
             k = self._k()
             rows.append(
-                gan_step(self.gan, self._real, self._noise, k=k, loss=tc.loss, r1=self._r1(), ema=tc.ema, amp=self.amp)
+                gan_step(
+                    self.gan,
+                    self._real,
+                    self._noise,
+                    k=k,
+                    loss=tc.loss,
+                    r1=r1_weight(self.step, tc),
+                    ema=tc.ema,
+                    amp=self.amp,
+                )
             )
             counts["d"] += k
             counts["g"] += 1

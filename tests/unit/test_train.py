@@ -9,7 +9,7 @@ from gan_core.checkpoint import load_checkpoint, restore_rng
 from gan_core.datasets import load_dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.runtime import autocast_dtype
-from gan_core.train import CHECKPOINT_NAME, fit_gan, lr_left, sample
+from gan_core.train import CHECKPOINT_NAME, fit_gan, lr_left, r1_weight, sample
 
 
 class _Interrupt(Exception):
@@ -254,3 +254,16 @@ def test_learning_rates_hold_then_decay_to_zero(tiny_cfg):
     assert abs(lr_left(62.5, tc) - 0.25) < 1e-12  # half-way through the decay: (1/2)^2
     plain = tiny_cfg("train.steps=100", "train.lr_hold=0", "train.lr_decay_power=1").train
     assert abs(lr_left(40, plain) - 0.6) < 1e-12
+
+
+def test_r1_holds_then_moves_log_linearly_to_its_end(tiny_cfg):
+    """r1 0.1 → 0.001 over 101 steps: without a hold the geometric mean at step 50; with
+    r1_hold=0.2 the full weight to step 20, the geometric mean half-way through the rest."""
+    tc = tiny_cfg("train.steps=101", "train.r1=0.1", "train.r1_end=0.001", "train.r1_hold=0").train
+    assert r1_weight(0, tc) == 0.1 and abs(r1_weight(100, tc) - 0.001) < 1e-12
+    assert abs(r1_weight(50, tc) - 0.01) < 1e-12
+    held = tiny_cfg("train.steps=101", "train.r1=0.1", "train.r1_end=0.001", "train.r1_hold=0.2").train
+    assert r1_weight(0, held) == r1_weight(20, held) == 0.1
+    assert abs(r1_weight(60, held) - 0.01) < 1e-12 and abs(r1_weight(100, held) - 0.001) < 1e-12
+    constant = tiny_cfg("train.r1=0.1", "train.r1_end=null", "train.r1_hold=0.5").train
+    assert r1_weight(7, constant) == 0.1
