@@ -8,8 +8,9 @@ JSD̂ first (as the evaluate stage does), then modes, the 3σ fraction and the p
 Appends a JSON row to benchmarks/results/jsd_tuning.jsonl; used to choose the defaults on
 tuning seeds (100 and up) that the 10-seed report (`gan_quality.py`, seeds 0-9) never uses.
 Torch threads follow OMP_NUM_THREADS (1 when unset); `seconds` is the training wall time
-(including the JSD̂ curve: 4,000 samples per side every 5,000 steps, with the modes covered by
-2,500 samples at the same steps, so a run that loses modes shows when).
+(including the JSD̂ curve: 4,000 samples per side at the sample steps that are multiples of
+5,000, i.e. 10,000 and 20,000 with sample_every 2,000, with the modes covered by 2,500 samples
+at the same steps, so a run that loses modes shows when).
 """
 
 from __future__ import annotations
