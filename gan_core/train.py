@@ -335,19 +335,8 @@ class _Trainer:
         t0 = time.perf_counter()
         while self.step < tc.steps:
             self._set_lr()
-            k = self._k()
-            rows.append(
-                gan_step(
-                    self.gan,
-                    self._real,
-                    self._noise,
-                    k=k,
-                    loss=tc.loss,
-                    r1=r1_weight(self.step, tc),
-                    ema=tc.ema,
-                    amp=self.amp,
-                )
-            )
+            k, r1 = self._k(), r1_weight(self.step, tc)
+            rows.append(gan_step(self.gan, self._real, self._noise, k=k, loss=tc.loss, r1=r1, ema=tc.ema, amp=self.amp))
             counts["d"] += k
             counts["g"] += 1
             self.step += 1
