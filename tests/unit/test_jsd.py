@@ -45,6 +45,7 @@ def test_identical_distributions_give_near_zero():
 def test_disjoint_distributions_give_near_log2():
     est = estimate_jsd(*_samples("disjoint_ring8", 4000), **FAST)
     assert est.nats > math.log(2) - 0.01 and est.ci_high <= math.log(2)
+    assert est.ci_high >= math.log(2) - 1e-9  # the bounded logits' cost is inside the interval
 
 
 @pytest.mark.parametrize("name, tol", [("grid25_shift_1std", 0.03), ("ring8_std_x3", 0.03), ("gauss8d_shift", 0.03)])
@@ -141,7 +142,23 @@ def test_one_sided_lower_bound_sits_inside_the_two_sided_interval():
     assert est.lower_bound == pytest.approx(est.unclipped - 1.6449 * est.stderr, abs=1e-4)
     assert est.ci_low < est.lower_bound < est.nats < est.ci_high
     assert est.as_dict()["jsd_lower_bound"] == est.lower_bound
-    assert "one-sided 95% lower bound" in describe_interval(0.95) and "sampling noise only" in describe_interval(0.95)
+    assert "one-sided 95% lower bound" in describe_interval(0.95) and "shortfall from D*" in describe_interval(0.95)
+
+
+def test_interval_reaches_up_to_the_in_sample_value_of_the_critic():
+    """The high end covers the critic's shortfall as far as its in-sample value shows it: the
+    larger of the two values plus the noise half-width and the bounded logits' least cost."""
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(4000, generator=gen) + 1.0, torch.randn(4000, generator=gen) - 1.0
+    noise = score_logits(real, fake)
+    half = noise.ci_high - noise.unclipped
+    above = score_logits(real, fake, in_sample=noise.unclipped + 0.05, shortfall_floor=1e-4)
+    assert above.ci_high == pytest.approx(noise.unclipped + 0.05 + half + 1e-4)
+    assert (above.ci_low, above.lower_bound, above.nats) == (noise.ci_low, noise.lower_bound, noise.nats)
+    below = score_logits(real, fake, in_sample=noise.unclipped - 0.05)
+    assert below.ci_high == pytest.approx(noise.ci_high)
+    est = estimate_jsd(*_samples("grid25_shift_1std", 4000), **FAST)
+    assert est.in_sample is not None and est.ci_high >= max(est.unclipped, est.in_sample)
 
 
 # Every validation case (never used to choose the estimator's settings) at n = 8,000 per side,
