@@ -67,7 +67,7 @@ class JSDEstimate:
     """JSD estimate in nats (standard definition, 0 <= JSD <= log 2)."""
 
     nats: float  # clipped into [0, log 2]
-    ci_low: float  # two-sided interval of sampling noise only
+    ci_low: float  # two-sided interval: noise below, the critic's shortfall too above (estimate_jsd)
     ci_high: float
     lower_bound: float  # one-sided: JSD >= this with probability >= confidence (any critic)
     unclipped: float
