@@ -61,6 +61,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         ("k_end", None),
         ("lr_hold", 0.0),
         ("r1_hold", 0.0),
+        ("r1_fall", None),
     ):
         if train[key] == neutral:
             del train[key]

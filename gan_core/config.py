@@ -105,6 +105,9 @@ class TrainConfig(_Section):
     # (over the rest): the grid's modes are lost, when they are, while R1 weakens mid-run;
     # 0.25 kept every grid25 mode on 10 reported seeds where 0 lost modes on 3 (BENCHMARKS.md).
     r1_hold: float = Field(0.25, ge=0.0, lt=1.0)
+    # With r1_end: the fraction of the run over which R1 falls from r1 to r1_end after the hold,
+    # then stays at r1_end (null = it falls until the last step).
+    r1_fall: float | None = Field(None, gt=0.0, le=1.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.

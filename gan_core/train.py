@@ -56,11 +56,13 @@ def lr_left(step: int, tc: TrainConfig) -> float:
 
 def r1_weight(step: int, tc: TrainConfig) -> float:
     """The R1 weight at `step`: r1 for the first `r1_hold` of the run, then log-linear to
-    r1_end at the last step (constant r1 when r1_end is unset)."""
+    r1_end, reached at the last step (or after `r1_fall` of the run, then held); constant r1
+    when r1_end is unset."""
     if tc.r1_end is None or tc.r1 == 0:
         return tc.r1
     start = int(tc.r1_hold * tc.steps)
-    t = max(0, step - start) / max(1, tc.steps - 1 - start)
+    span = int(tc.r1_fall * tc.steps) if tc.r1_fall is not None else tc.steps - 1 - start
+    t = min(1.0, max(0, step - start) / max(1, span))
     return tc.r1 * (tc.r1_end / tc.r1) ** t
 
 

@@ -267,3 +267,7 @@ def test_r1_holds_then_moves_log_linearly_to_its_end(tiny_cfg):
     assert abs(r1_weight(60, held) - 0.01) < 1e-12 and abs(r1_weight(100, held) - 0.001) < 1e-12
     constant = tiny_cfg("train.r1=0.1", "train.r1_end=null", "train.r1_hold=0.5").train
     assert r1_weight(7, constant) == 0.1
+    fall = tiny_cfg("train.steps=100", "train.r1=0.1", "train.r1_end=0.001", "train.r1_hold=0.2", "train.r1_fall=0.4")
+    tc = fall.train  # full to step 20, the geometric mean at step 40, r1_end from step 60 on
+    assert r1_weight(20, tc) == 0.1 and abs(r1_weight(40, tc) - 0.01) < 1e-12
+    assert abs(r1_weight(60, tc) - 0.001) < 1e-12 and abs(r1_weight(99, tc) - 0.001) < 1e-12
