@@ -37,17 +37,15 @@ def measure(seeds: int = 3, n: int = 20_000) -> None:
             continue
         for seed in range(seeds):
             x, y = case.sample(n, np.random.default_rng(1000 + seed))  # jsd_accuracy.py's draws
-            real, fake = J._as_tensor(x, "real"), J._as_tensor(y, "fake")
-            gen = torch.Generator().manual_seed(seed)
-            torch.manual_seed(seed)  # as estimate_jsd seeds it
-            pr = [real[i] for i in J._split(len(real), (0.5, 0.2, 0.3), gen)]
-            pf = [fake[i] for i in J._split(len(fake), (0.5, 0.2, 0.3), gen)]
-            critic = J._fit_stacked(pr[:2], pf[:2], gen=gen, device=torch.device("cpu"), settings=J.CriticSettings())
-
-            def value(r: torch.Tensor, f: torch.Tensor, critic=critic) -> J.JSDEstimate:
-                bounded = lambda t: critic.logits(t).clamp(-J.LOGIT_BOUND, J.LOGIT_BOUND)  # noqa: E731
-                return J.score_logits(bounded(r), bounded(f))
-
+            critic, pr, pf = J._split_and_fit(  # exactly as estimate_jsd with its defaults
+                J._as_tensor(x, "real"),
+                J._as_tensor(y, "fake"),
+                seed=seed,
+                device=None,
+                fractions=J.DEFAULT_FRACTIONS,
+                settings=J.CriticSettings(),
+            )
+            value = critic.score
             score = value(pr[2], pf[2])
             row = {
                 "case": name,

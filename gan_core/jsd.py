@@ -49,6 +49,7 @@ DEFAULT_SCALES = (1.0, 4.0, 12.0)
 LOGIT_BOUND = 10.0  # |logit| at most this when scoring the fitted critic (see estimate_jsd)
 CONV_CHANNELS = 16  # base channels of the conv critic for images
 DEFAULT_CONFIDENCE = 0.95  # of the sampling-noise interval (evaluate.confidence sets it in a run)
+DEFAULT_FRACTIONS = (0.5, 0.2, 0.3)  # of each side: fit, select, score (estimate_jsd)
 
 
 def describe_interval(confidence: float) -> str:
@@ -294,7 +295,7 @@ def estimate_jsd(
     *,
     seed: int = 0,
     device: str | torch.device | None = None,
-    fractions: Sequence[float] = (0.5, 0.2, 0.3),
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
     scales: Sequence[float] = CriticSettings.scales,
     hidden: int = CriticSettings.hidden,
     layers: int = CriticSettings.layers,
@@ -320,40 +321,42 @@ def estimate_jsd(
         raise DataError(
             f"estimate_jsd: real samples are {tuple(real_t.shape[1:])} but fake samples are {tuple(fake_t.shape[1:])}"
         )
+    settings = CriticSettings(
+        scales=tuple(scales),
+        hidden=hidden,
+        layers=layers,
+        n_features=n_features,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        eval_every=eval_every,
+        patience=patience,
+        quadratic=quadratic,
+    )
+    critic, parts_r, parts_f = _split_and_fit(
+        real_t, fake_t, seed=seed, device=device, fractions=fractions, settings=settings
+    )
+    seen = critic.score(torch.cat(parts_r[:2]), torch.cat(parts_f[:2]))
+    return critic.score(parts_r[2], parts_f[2], confidence, in_sample=seen.unclipped)
+
+
+def _split_and_fit(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    seed: int,
+    device: str | torch.device | None,
+    fractions: Sequence[float],
+    settings: CriticSettings,
+) -> tuple[StackedCritic, list[torch.Tensor], list[torch.Tensor]]:
+    """Split each side into fit / select / score parts and fit the critic on the first two."""
     device = torch.device(device) if device is not None else torch.device("cpu")
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # conv critic initialisation
-    parts_r = [real_t[i] for i in _split(len(real_t), fractions, gen)]
-    parts_f = [fake_t[i] for i in _split(len(fake_t), fractions, gen)]
-    critic = _fit_stacked(
-        parts_r[:2],
-        parts_f[:2],
-        gen=gen,
-        device=device,
-        settings=CriticSettings(
-            scales=tuple(scales),
-            hidden=hidden,
-            layers=layers,
-            n_features=n_features,
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            eval_every=eval_every,
-            patience=patience,
-            quadratic=quadratic,
-        ),
-    )
-    # Bounded logits: a score sample where the fit split had no data cannot cost more than
-    # LOGIT_BOUND nats; a right one loses at most log(1 + e^-LOGIT_BOUND) ≈ 5e-5 nats.
-    bounded = lambda x: critic.logits(x).clamp(-LOGIT_BOUND, LOGIT_BOUND)  # noqa: E731
-    seen = score_logits(*(bounded(torch.cat(part[:2])) for part in (parts_r, parts_f)))
-    return score_logits(
-        *(bounded(part[2]) for part in (parts_r, parts_f)),
-        confidence,
-        critic.method,
-        in_sample=seen.unclipped,
-        shortfall_floor=math.log1p(math.exp(-LOGIT_BOUND)),
-    )
+    parts_r = [real[i] for i in _split(len(real), fractions, gen)]
+    parts_f = [fake[i] for i in _split(len(fake), fractions, gen)]
+    critic = _fit_stacked(parts_r[:2], parts_f[:2], gen=gen, device=device, settings=settings)
+    return critic, parts_r, parts_f
 
 
 @dataclass
@@ -374,6 +377,16 @@ class StackedCritic:
         if self.mean is not None:
             x = (x - self.mean) / self.std
         return self.weights @ _logits(self.net, x.to(self.device)).cpu() + self.bias
+
+    def score(
+        self, real, fake, confidence: float = DEFAULT_CONFIDENCE, *, in_sample: float | None = None
+    ) -> JSDEstimate:
+        """JSD̂ of this critic on (real, fake), its logits bounded to ±LOGIT_BOUND: a sample where
+        the fit split had no data cannot cost more than LOGIT_BOUND nats; a right one loses at
+        most log(1 + e^-LOGIT_BOUND) ≈ 5e-5 nats, which the interval's high end adds."""
+        bounded = [self.logits(x).clamp(-LOGIT_BOUND, LOGIT_BOUND) for x in (real, fake)]
+        cost = math.log1p(math.exp(-LOGIT_BOUND))
+        return score_logits(*bounded, confidence, self.method, in_sample=in_sample, shortfall_floor=cost)
 
 
 def _fit_stacked(
@@ -433,16 +446,8 @@ def fit_critic(
     """The estimator's critic fitted on all of `real` vs `fake` (fit / select split, no score
     split), for uses that need D ≈ D* itself, e.g. discriminator-driven sampling."""
     real_t, fake_t = _as_tensor(real, "real"), _as_tensor(fake, "fake")
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    fr = (1 - select_fraction, select_fraction, 0.0)
-    parts_r = [real_t[i] for i in _split(len(real_t), fr, gen)[:2]]
-    parts_f = [fake_t[i] for i in _split(len(fake_t), fr, gen)[:2]]
-    return _fit_stacked(
-        parts_r,
-        parts_f,
-        gen=gen,
-        device=device,
-        settings=CriticSettings(steps=steps),
+    fractions = (1 - select_fraction, select_fraction, 0.0)  # no score split
+    critic, _, _ = _split_and_fit(
+        real_t, fake_t, seed=seed, device=device, fractions=fractions, settings=CriticSettings(steps=steps)
     )
+    return critic
