@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from gan_core.config import ModelConfig
+from gan_core.errors import ConfigError
 
 
 def _mlp(n_in: int, n_out: int, hidden: int, layers: int, act: type[nn.Module], **act_kw) -> nn.Sequential:
@@ -38,26 +39,55 @@ class _Standardised(nn.Module):
 
 
 class MLPGenerator(_Standardised):
-    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded)."""
+    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded).
 
-    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int):
+    With `noise`, z has d more coordinates ε, added to the output at a learned scale per
+    dimension (StyleGAN's noise inputs, at the output): a ReLU MLP makes a round blob only by
+    shaping its Jacobian, where s·ε makes one from a single parameter per dimension.
+    """
+
+    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int, noise: bool = False):
         super().__init__(out_dim)
-        self.z_dim = z_dim
+        self.z_net = z_dim
+        self.z_dim = z_dim + out_dim if noise else z_dim
         self.net = _mlp(z_dim, out_dim, hidden, layers, nn.ReLU)
+        self.noise_scale = nn.Parameter(torch.zeros(out_dim)) if noise else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z) * self.data_std + self.data_mean
+        out = self.net(z[:, : self.z_net])
+        if self.noise_scale is not None:
+            out = out + self.noise_scale * z[:, self.z_net :]
+        return out * self.data_std + self.data_mean
 
 
 class MLPDiscriminator(_Standardised):
-    """x (n, d) → logit (n,): LeakyReLU MLP."""
+    """x (n, d) → logit (n,): LeakyReLU MLP.
 
-    def __init__(self, in_dim: int, hidden: int, layers: int):
+    With `fourier` > 0 it also sees sin and cos of that many fixed random projections of its
+    (unit-scale) input at frequency scale `fourier_scale`, as the JSD estimator's critics do: a
+    plain MLP resolves structure much finer than the data's spread only slowly (spectral bias),
+    and a D blind inside a mode gives G no signal about the mode's shape.
+    """
+
+    def __init__(self, in_dim: int, hidden: int, layers: int, fourier: int = 0, fourier_scale: float = 12.0):
         super().__init__(in_dim)
-        self.net = _mlp(in_dim, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
+        self.register_buffer("freqs", torch.randn(in_dim, fourier) * fourier_scale if fourier else None)
+        self.register_buffer("fourier_gate", torch.ones(()) if fourier else None)
+        self.net = _mlp(in_dim + 2 * fourier, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
+        if fourier:  # D starts as the plain MLP; the features' weights grow from zero once they are seen
+            with torch.no_grad():
+                self.net[0].weight[:, in_dim:] = 0.0
+
+    def open_fourier(self, is_open: bool) -> None:
+        """Hide the features (their weights then get no gradient) or show them."""
+        self.fourier_gate.fill_(float(is_open))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
+        u = (x.flatten(1) - self.data_mean) / self.data_std
+        if self.freqs is not None:
+            proj = u @ self.freqs
+            u = torch.cat([u, proj.sin() * self.fourier_gate, proj.cos() * self.fourier_gate], -1)
+        return self.net(u).squeeze(-1)
 
 
 def _conv_plan(h: int, w: int) -> tuple[int, int, int]:
@@ -118,6 +148,10 @@ class ConvDiscriminator(nn.Module):
 def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair for data of `sample_shape`: MLPs for vectors, convs for images."""
     if len(sample_shape) == 3:
+        if cfg.g_noise:
+            raise ConfigError("model.g_noise: allowed for vector data only (this dataset is images); set it to false")
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
-    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)
+    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers, cfg.g_noise), MLPDiscriminator(
+        dim, cfg.hidden, cfg.d_layers, cfg.d_fourier, cfg.d_fourier_scale
+    )
