@@ -55,8 +55,6 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     model = cfg.model.model_dump()
     if not model["g_noise"]:  # added later, off: same runs, same rows
         del model["g_noise"]
-    if not model["d_fourier"]:
-        del model["d_fourier"], model["d_fourier_scale"]
     # Keys added later, at the value that changes nothing: same runs, same rows.
     for key, neutral in (
         ("r1_end", None),
@@ -66,7 +64,6 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         ("lr_hold", 0.0),
         ("r1_hold", 0.0),
         ("r1_fall", None),
-        ("d_fourier_from", 0.0),
     ):
         if train[key] == neutral:
             del train[key]

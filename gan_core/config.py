@@ -64,10 +64,6 @@ class ModelConfig(_Section):
     # Vector data: G adds learned-scale Gaussian noise to its output, from d more latent
     # coordinates (z's size grows by the data's dimension).
     g_noise: bool = False
-    # Vector data: D also sees sin/cos of this many random projections of its unit-scale input
-    # (0 = off), at frequency scale d_fourier_scale.
-    d_fourier: int = Field(0, ge=0, le=4096)
-    d_fourier_scale: float = Field(12.0, gt=0.0, le=1000.0)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 
@@ -115,9 +111,6 @@ class TrainConfig(_Section):
     # With r1_end: the fraction of the run over which R1 falls from r1 to r1_end after the hold,
     # then stays at r1_end (null = it falls until the last step).
     r1_fall: float | None = Field(None, gt=0.0, le=1.0)
-    # Fraction of the run before the discriminator's Fourier features (model.d_fourier) are shown
-    # to it (0 = from the start): a D that resolves fine scales early collapses G onto few modes.
-    d_fourier_from: float = Field(0.0, ge=0.0, lt=1.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.

@@ -61,33 +61,14 @@ class MLPGenerator(_Standardised):
 
 
 class MLPDiscriminator(_Standardised):
-    """x (n, d) → logit (n,): LeakyReLU MLP.
+    """x (n, d) → logit (n,): LeakyReLU MLP."""
 
-    With `fourier` > 0 it also sees sin and cos of that many fixed random projections of its
-    (unit-scale) input at frequency scale `fourier_scale`, as the JSD estimator's critics do: a
-    plain MLP resolves structure much finer than the data's spread only slowly (spectral bias),
-    and a D blind inside a mode gives G no signal about the mode's shape.
-    """
-
-    def __init__(self, in_dim: int, hidden: int, layers: int, fourier: int = 0, fourier_scale: float = 12.0):
+    def __init__(self, in_dim: int, hidden: int, layers: int):
         super().__init__(in_dim)
-        self.register_buffer("freqs", torch.randn(in_dim, fourier) * fourier_scale if fourier else None)
-        self.register_buffer("fourier_gate", torch.ones(()) if fourier else None)
-        self.net = _mlp(in_dim + 2 * fourier, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
-        if fourier:  # D starts as the plain MLP; the features' weights grow from zero once they are seen
-            with torch.no_grad():
-                self.net[0].weight[:, in_dim:] = 0.0
-
-    def open_fourier(self, is_open: bool) -> None:
-        """Hide the features (their weights then get no gradient) or show them."""
-        self.fourier_gate.fill_(float(is_open))
+        self.net = _mlp(in_dim, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        u = (x.flatten(1) - self.data_mean) / self.data_std
-        if self.freqs is not None:
-            proj = u @ self.freqs
-            u = torch.cat([u, proj.sin() * self.fourier_gate, proj.cos() * self.fourier_gate], -1)
-        return self.net(u).squeeze(-1)
+        return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
 
 
 def _conv_plan(h: int, w: int) -> tuple[int, int, int]:
@@ -153,5 +134,5 @@ def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Mo
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
     return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers, cfg.g_noise), MLPDiscriminator(
-        dim, cfg.hidden, cfg.d_layers, cfg.d_fourier, cfg.d_fourier_scale
+        dim, cfg.hidden, cfg.d_layers
     )

@@ -187,17 +187,6 @@ def test_generator_output_noise_learns_its_scale_and_reloads(tiny_cfg, tmp_path)
     assert np.array_equal(sample(again, 50, seed=3), sample(G, 50, seed=3))
 
 
-def test_discriminator_fourier_features_train_and_resume(tiny_cfg, tmp_path):
-    cfg = tiny_cfg("model.d_fourier=8", "model.d_fourier_scale=5.0")
-    data = load_dataset(cfg.data, cfg.seed)
-    whole = fit_gan(cfg, data)
-    assert whole.discriminator.freqs.shape == (2, 8)  # fixed projections, saved with D's weights
-    with pytest.raises(_Interrupt):
-        fit_gan(cfg, data, checkpoint_dir=tmp_path, callbacks=[_StopAt(15)])
-    resumed = fit_gan(cfg, data, checkpoint_dir=tmp_path)
-    assert np.array_equal(sample(resumed.generator, 50), sample(whole.generator, 50))
-
-
 def test_generator_output_noise_is_refused_for_images(tiny_cfg):
     cfg = tiny_cfg("data.name=digits", "model.channels=8", "train.steps=3", "model.g_noise=true")
     with pytest.raises(ConfigError, match=r"^model.g_noise: allowed for vector data only"):
