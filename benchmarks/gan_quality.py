@@ -53,8 +53,6 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"}
     )
     model = cfg.model.model_dump()
-    if not model["g_noise"]:  # added later, off: same runs, same rows
-        del model["g_noise"]
     # Keys added later, at the value that changes nothing: same runs, same rows.
     for key, neutral in (
         ("r1_end", None),

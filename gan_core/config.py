@@ -61,9 +61,6 @@ class ModelConfig(_Section):
     hidden: int = Field(256, ge=4, le=8192)
     g_layers: int = Field(4, ge=1, le=16)
     d_layers: int = Field(3, ge=1, le=16)
-    # Vector data: G adds learned-scale Gaussian noise to its output, from d more latent
-    # coordinates (z's size grows by the data's dimension).
-    g_noise: bool = False
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
 

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from gan_core.config import ModelConfig
-from gan_core.errors import ConfigError
 
 
 def _mlp(n_in: int, n_out: int, hidden: int, layers: int, act: type[nn.Module], **act_kw) -> nn.Sequential:
@@ -39,25 +38,15 @@ class _Standardised(nn.Module):
 
 
 class MLPGenerator(_Standardised):
-    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded).
+    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded)."""
 
-    With `noise`, z has d more coordinates ε, added to the output at a learned scale per
-    dimension (StyleGAN's noise inputs, at the output): a ReLU MLP makes a round blob only by
-    shaping its Jacobian, where s·ε makes one from a single parameter per dimension.
-    """
-
-    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int, noise: bool = False):
+    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int):
         super().__init__(out_dim)
-        self.z_net = z_dim
-        self.z_dim = z_dim + out_dim if noise else z_dim
+        self.z_dim = z_dim
         self.net = _mlp(z_dim, out_dim, hidden, layers, nn.ReLU)
-        self.noise_scale = nn.Parameter(torch.zeros(out_dim)) if noise else None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.net(z[:, : self.z_net])
-        if self.noise_scale is not None:
-            out = out + self.noise_scale * z[:, self.z_net :]
-        return out * self.data_std + self.data_mean
+        return self.net(z) * self.data_std + self.data_mean
 
 
 class MLPDiscriminator(_Standardised):
@@ -129,10 +118,6 @@ class ConvDiscriminator(nn.Module):
 def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """The (G, D) pair for data of `sample_shape`: MLPs for vectors, convs for images."""
     if len(sample_shape) == 3:
-        if cfg.g_noise:
-            raise ConfigError("model.g_noise: allowed for vector data only (this dataset is images); set it to false")
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
-    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers, cfg.g_noise), MLPDiscriminator(
-        dim, cfg.hidden, cfg.d_layers
-    )
+    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from gan_core.callbacks import Callback
-from gan_core.checkpoint import load_checkpoint, load_generator, restore_rng, save_generator
+from gan_core.checkpoint import load_checkpoint, restore_rng
 from gan_core.datasets import load_dataset
-from gan_core.errors import CheckpointError, ConfigError, DivergenceError
+from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.runtime import autocast_dtype
 from gan_core.train import CHECKPOINT_NAME, fit_gan, lr_left, r1_weight, sample
 
@@ -174,23 +174,6 @@ def test_conv_pair_trains_on_digits(tiny_cfg):
     result = fit_gan(cfg, data)
     out = sample(result.generator, 5)
     assert out.shape == (5, 1, 8, 8) and out.min() >= -1 and out.max() <= 1
-
-
-def test_generator_output_noise_learns_its_scale_and_reloads(tiny_cfg, tmp_path):
-    cfg = tiny_cfg("model.g_noise=true")
-    data = load_dataset(cfg.data, cfg.seed)
-    G = fit_gan(cfg, data).generator
-    assert G.z_dim == cfg.model.z_dim + 2  # ε: one more latent coordinate per data dimension
-    assert torch.all(G.noise_scale != 0)  # starts at zero; training moved it
-    path = save_generator(tmp_path / "g.pt", G, cfg.model_dump(), data.sample_shape, {})
-    again, _ = load_generator(path)
-    assert np.array_equal(sample(again, 50, seed=3), sample(G, 50, seed=3))
-
-
-def test_generator_output_noise_is_refused_for_images(tiny_cfg):
-    cfg = tiny_cfg("data.name=digits", "model.channels=8", "train.steps=3", "model.g_noise=true")
-    with pytest.raises(ConfigError, match=r"^model.g_noise: allowed for vector data only"):
-        fit_gan(cfg, load_dataset(cfg.data, cfg.seed))
 
 
 def _activation_dtypes(module: torch.nn.Module) -> set[torch.dtype]:
