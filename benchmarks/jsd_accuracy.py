@@ -1,7 +1,8 @@
 """Accuracy, interval coverage and speed of `estimate_jsd` on pairs with exactly known JSD.
 
     python benchmarks/jsd_accuracy.py [--seeds 3] [--n 20000] [--split all|development|validation] [--sizes ""]
-                                      [--cases a,b] [--no-quadratic]
+                                      [--cases a,b] [--no-quadratic] [--scales 1,4,12] [--features 32]
+                                      [--fractions 0.5,0.2,0.3]
                                           # → benchmarks/results/jsd_accuracy[_split][_nN][_no_quadratic][_some_cases].md
 
 Three estimators on the same samples, timed in the same run:
@@ -79,7 +80,17 @@ def main() -> None:
     ap.add_argument("--split", choices=("all", "development", "validation"), default="all")
     ap.add_argument("--cases", default="", help="comma-separated case names (default: every case of the split)")
     ap.add_argument("--no-quadratic", action="store_true", help="without the quadratic candidate critic")
+    ap.add_argument("--scales", default="", help="Fourier scales of the MLP candidates (default: the estimator's)")
+    ap.add_argument("--features", type=int, default=0, help="Fourier features per candidate (default: the estimator's)")
+    ap.add_argument("--fractions", default="", help="fit, select, score parts of each side (default: the estimator's)")
     args = ap.parse_args()
+    critic_kw = {"quadratic": not args.no_quadratic}
+    if args.scales:
+        critic_kw["scales"] = tuple(map(float, args.scales.split(",")))
+    if args.features:
+        critic_kw["n_features"] = args.features
+    if args.fractions:
+        critic_kw["fractions"] = tuple(map(float, args.fractions.split(",")))
     wanted = set(filter(None, args.cases.split(",")))
     cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split) and (not wanted or k in wanted)}
     rows = []
@@ -89,7 +100,7 @@ def main() -> None:
         for seed in range(args.seeds):
             rng = np.random.default_rng(1000 + seed)
             x, y = case.sample(args.n, rng)
-            est, t_ours = timed(estimate_jsd, x, y, seed=seed, quadratic=not args.no_quadratic)
+            est, t_ours = timed(estimate_jsd, x, y, seed=seed, **critic_kw)
             nv, t_naive = timed(naive, x, y, seed)
             orc = oracle(p, q, x, y)
             covered = est.ci_low - 1e-12 <= min(max(truth, 0.0), math.log(2)) <= est.ci_high + 1e-12
@@ -140,7 +151,7 @@ def main() -> None:
         for n in map(int, args.sizes.split(",")):
             rng = np.random.default_rng(7)
             x, y = p.sample(n, rng), q.sample(n, rng)
-            est, t = timed(estimate_jsd, x, y, seed=0, quadratic=not args.no_quadratic)
+            est, t = timed(estimate_jsd, x, y, seed=0, **critic_kw)
             size_rows.append(
                 {
                     "case": name,
@@ -182,6 +193,9 @@ def main() -> None:
         + ("" if args.split == "all" else f"_{args.split}")
         + ("" if args.n == 20_000 else f"_n{args.n}")
         + ("_no_quadratic" if args.no_quadratic else "")
+        + (f"_scales{args.scales.replace(',', '-')}" if args.scales else "")
+        + (f"_features{args.features}" if args.features else "")
+        + (f"_fractions{args.fractions.replace(',', '-')}" if args.fractions else "")
         + ("_some_cases" if wanted else "")
     )
     out = OUT.with_name(f"{stem}.md")
