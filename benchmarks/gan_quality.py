@@ -5,6 +5,7 @@ JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-
                                                                  # runs already recorded there are skipped
     python benchmarks/gan_quality.py --summary                   # prints the markdown tables (over seeds, per seed)
     python benchmarks/gan_quality.py --floor                     # JSD̂ of held-out real vs fresh real samples, same n
+    python benchmarks/gan_quality.py --paired NEW OLD            # per-seed JSD̂ differences of two recorded configs
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
 
 Each run trains with params.yaml's defaults (only data.name, train.loss and seed change) plus
@@ -228,6 +229,30 @@ def floor(seeds: int) -> None:
             print(row, flush=True)
 
 
+def paired(new: str, old: str) -> str:
+    """Per-seed JSD̂ differences (new − old) of two recorded configs, NS, over the seeds both
+    have: how much one seed's comparison of two settings can move by the seed alone."""
+    import numpy as np
+
+    jsd: dict[tuple[str, str, int], tuple[float, int, int]] = {
+        (r["config"], r["data"], r["seed"]): (r["jsd"], r["modes_covered"], r["modes_total"])
+        for r in _rows()
+        if r.get("loss") == "ns" and "jsd" in r
+    }
+    lines = [f"JSD̂ per seed, {new} − {old} (NS)"]
+    for data in ("ring8", "grid25"):
+        seeds = sorted(s for c, d, s in jsd if c == new and d == data and (old, data, s) in jsd)
+        full = [s for s in seeds if jsd[new, data, s][1] == jsd[new, data, s][2] == jsd[old, data, s][1]]
+        for label, kept in (("all seeds", seeds), ("seeds where both keep every mode", full)):
+            diff = np.array([jsd[new, data, s][0] - jsd[old, data, s][0] for s in kept])
+            if len(diff) > 1:
+                lines.append(
+                    f"{data}, {label} ({len(diff)}): mean {diff.mean():+.4f}, sd {diff.std(ddof=1):.4f}; "
+                    + " ".join(f"{s}:{d:+.3f}" for s, d in zip(kept, diff))
+                )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
@@ -247,6 +272,9 @@ def main() -> None:
         "--floor", action="store_true", help="record the JSD̂ floor (held-out real vs fresh real) for --seeds seeds"
     )
     ap.add_argument("--all", action="store_true", help="summary of every recorded config, not only today's defaults")
+    ap.add_argument(
+        "--paired", nargs=2, metavar=("NEW", "OLD"), help="per-seed JSD̂ differences of two recorded configs"
+    )
     args = ap.parse_args()
     from gan_core.errors import ConfigError
 
@@ -260,6 +288,9 @@ def main() -> None:
         ap.error(str(exc))
     if args.summary:
         print(summary(args.all, sets))
+        return
+    if args.paired:
+        print(paired(*args.paired))
         return
     if args.floor:
         import torch

@@ -45,3 +45,32 @@ def test_bad_set_is_refused_before_any_run(arg, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_paired_differences_per_seed_and_where_every_mode_is_kept(gan_quality, monkeypatch):
+    def row(config, data, seed, jsd, modes, total=25):
+        return {
+            "config": config,
+            "data": data,
+            "loss": "ns",
+            "seed": seed,
+            "jsd": jsd,
+            "modes_covered": modes,
+            "modes_total": total,
+        }
+
+    rows = [
+        row("new", "grid25", 0, 0.10, 25),
+        row("old", "grid25", 0, 0.08, 25),
+        row("new", "grid25", 1, 0.06, 25),
+        row("old", "grid25", 1, 0.07, 25),
+        row("new", "grid25", 2, 0.07, 25),
+        row("old", "grid25", 2, 0.19, 16),  # a lost mode: left out of the second line
+        row("new", "grid25", 3, 0.05, 25),  # no old row: not paired
+        {**row("old", "grid25", 0, 0.5, 25), "loss": "mm"},  # MM rows are not NS rows
+    ]
+    monkeypatch.setattr(gan_quality, "_rows", lambda: rows)
+    out = gan_quality.paired("new", "old").splitlines()
+    assert out[1] == "grid25, all seeds (3): mean -0.0367, sd 0.0737; 0:+0.020 1:-0.010 2:-0.120"
+    assert out[2] == "grid25, seeds where both keep every mode (2): mean +0.0050, sd 0.0212; 0:+0.020 1:-0.010"
+    assert len(out) == 3  # no ring8 rows
