@@ -2,8 +2,9 @@
 
     python benchmarks/jsd_accuracy.py [--seeds 3] [--n 20000] [--split all|development|validation] [--sizes ""]
                                       [--cases a,b] [--no-quadratic] [--scales 1,4,12] [--features 32]
-                                      [--fractions 0.5,0.2,0.3]
-                                          # → benchmarks/results/jsd_accuracy[_split][_nN][_no_quadratic][_some_cases].md
+                                      [--fractions 0.5,0.2,0.3] [--folds 2] [--batch-size 256] [--steps 1000]
+                                      [--conv-channels 8]
+                                          # → benchmarks/results/jsd_accuracy[_split][_nN][_<flags>][_some_cases].md
 
 Three estimators on the same samples, timed in the same run:
 * naive  — one MLP critic (2 hidden layers of 128), 2,000 Adam steps, half the data to fit,
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's gan_core, whichever is installed
+import gan_core.jsd  # noqa: E402
 from gan_core.jsd import estimate_jsd, score_logits  # noqa: E402
 from gan_core.jsd_cases import all_cases  # noqa: E402
 
@@ -83,6 +85,12 @@ def main() -> None:
     ap.add_argument("--scales", default="", help="Fourier scales of the MLP candidates (default: the estimator's)")
     ap.add_argument("--features", type=int, default=0, help="Fourier features per candidate (default: the estimator's)")
     ap.add_argument("--fractions", default="", help="fit, select, score parts of each side (default: the estimator's)")
+    ap.add_argument("--folds", type=int, default=0, help="cross-fitting folds (default: the estimator's)")
+    ap.add_argument("--batch-size", type=int, default=0, help="critic minibatch per side (default: the estimator's)")
+    ap.add_argument("--steps", type=int, default=0, help="most Adam steps per critic (default: the estimator's)")
+    ap.add_argument(
+        "--conv-channels", type=int, default=0, help="base channels of the conv critic (default: the estimator's)"
+    )
     args = ap.parse_args()
     critic_kw = {"quadratic": not args.no_quadratic}
     if args.scales:
@@ -91,6 +99,14 @@ def main() -> None:
         critic_kw["n_features"] = args.features
     if args.fractions:
         critic_kw["fractions"] = tuple(map(float, args.fractions.split(",")))
+    if args.folds:
+        critic_kw["folds"] = args.folds
+    if args.batch_size:
+        critic_kw["batch_size"] = args.batch_size
+    if args.steps:
+        critic_kw["steps"] = args.steps
+    if args.conv_channels:
+        gan_core.jsd.CONV_CHANNELS = args.conv_channels  # a module constant: set for this process
     wanted = set(filter(None, args.cases.split(",")))
     cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split) and (not wanted or k in wanted)}
     rows = []
@@ -196,6 +212,10 @@ def main() -> None:
         + (f"_scales{args.scales.replace(',', '-')}" if args.scales else "")
         + (f"_features{args.features}" if args.features else "")
         + (f"_fractions{args.fractions.replace(',', '-')}" if args.fractions else "")
+        + (f"_folds{args.folds}" if args.folds else "")
+        + (f"_batch{args.batch_size}" if args.batch_size else "")
+        + (f"_steps{args.steps}" if args.steps else "")
+        + (f"_conv{args.conv_channels}" if args.conv_channels else "")
         + ("_some_cases" if wanted else "")
     )
     out = OUT.with_name(f"{stem}.md")

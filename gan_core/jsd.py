@@ -16,15 +16,21 @@ So `estimate_jsd` splits each side into three parts:
   logits bounded to ±LOGIT_BOUND: one sample in a region the fit split never covered (a tail
   where a high-frequency feature extrapolates) could otherwise cost tens of nats.
 
-The interval's low end is the value less z·stderr of the score split (a normal
+With `folds` > 1 the roles rotate (**cross-fitting**): each fold of each side is scored by a
+critic fitted (fit : select = 4 : 1) on the other folds, so all n samples are scored, not a
+30 % split. It is not the default: with two folds each critic fits on 40 % of the data, and
+on 100 narrow modes its shortfall outgrew the noise it saves (BENCHMARKS.md, "Cross-fitting").
+
+The interval's low end is the value less z·stderr of the scored samples (a normal
 approximation of the mean of per-sample values). The critic's shortfall from D* only lowers
 the value, so the one-sided `lower_bound` (value − z·stderr at the confidence level) is a
 valid lower confidence bound on the JSD whatever the critic. The high end must also cover
 that shortfall: it is the larger of the value and the same critic's **in-sample** value (on
 the fit and select splits, which overfitting raises where the score split's shortfall
-lowers it) plus z·stderr and the logit bound's cost. Chosen on the development cases; its
-coverage of the exact truths is measured in BENCHMARKS.md. The point estimate and bounds are
-clipped into [0, log 2] for reporting; `unclipped` keeps the raw value.
+lowers it; with folds, the critics' mean) plus z·stderr and the logit bound's cost. Chosen
+on the development cases; its coverage of the exact truths is measured in BENCHMARKS.md. The
+point estimate and bounds are clipped into [0, log 2] for reporting; `unclipped` keeps the raw
+value.
 """
 
 from __future__ import annotations
@@ -49,7 +55,9 @@ DEFAULT_SCALES = (1.0, 4.0, 12.0)
 LOGIT_BOUND = 10.0  # |logit| at most this when scoring the fitted critic (see estimate_jsd)
 CONV_CHANNELS = 16  # base channels of the conv critic for images
 DEFAULT_CONFIDENCE = 0.95  # of the sampling-noise interval (evaluate.confidence sets it in a run)
-DEFAULT_FRACTIONS = (0.5, 0.2, 0.3)  # of each side: fit, select, score (estimate_jsd)
+DEFAULT_FRACTIONS = (0.5, 0.2, 0.3)  # of each side: fit, select, score (estimate_jsd with folds=1)
+DEFAULT_FOLDS = 1  # one score split; folds > 1 cross-fits (module docstring: not the default, and why)
+CROSS_FIT_FRACTIONS = (0.4, 0.1, 0.5)  # fit, select, score when cross-fitting: the score part is a fold
 
 
 def describe_interval(confidence: float) -> str:
@@ -295,7 +303,7 @@ def estimate_jsd(
     *,
     seed: int = 0,
     device: str | torch.device | None = None,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    fractions: Sequence[float] | None = None,
     scales: Sequence[float] = CriticSettings.scales,
     hidden: int = CriticSettings.hidden,
     layers: int = CriticSettings.layers,
@@ -307,11 +315,16 @@ def estimate_jsd(
     patience: int = CriticSettings.patience,
     quadratic: bool = CriticSettings.quadratic,
     confidence: float = DEFAULT_CONFIDENCE,
+    folds: int = DEFAULT_FOLDS,
 ) -> JSDEstimate:
     """JSD(real || fake) in nats from a critic fitted from scratch; see the module docstring.
 
     `real`, `fake`: arrays or tensors (n, d), or (n, c, h, w) for images. Deterministic for
     a fixed seed on a given device. CPU by default."""
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 1 <= folds <= 10:
+        raise ValueError(f"estimate_jsd: folds {folds!r}; allowed: an integer from 1 (one score split) to 10")
+    if fractions is None:
+        fractions = CROSS_FIT_FRACTIONS if folds > 1 else DEFAULT_FRACTIONS
     if len(fractions) != 3 or min(fractions) <= 0 or sum(fractions) > 1 + 1e-9:
         raise ValueError(
             f"estimate_jsd: fractions {tuple(fractions)}; allowed: three positive parts (fit, select, score) summing to <= 1"
@@ -333,11 +346,68 @@ def estimate_jsd(
         patience=patience,
         quadratic=quadratic,
     )
+    if folds > 1:
+        return _cross_fitted(
+            real_t,
+            fake_t,
+            folds,
+            seed=seed,
+            device=device,
+            fractions=fractions,
+            settings=settings,
+            confidence=confidence,
+        )
     critic, parts_r, parts_f = _split_and_fit(
         real_t, fake_t, seed=seed, device=device, fractions=fractions, settings=settings
     )
     seen = critic.score(torch.cat(parts_r[:2]), torch.cat(parts_f[:2]))
     return critic.score(parts_r[2], parts_f[2], confidence, in_sample=seen.unclipped)
+
+
+def _cross_fitted(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    folds: int,
+    *,
+    seed: int,
+    device: str | torch.device | None,
+    fractions: Sequence[float],
+    settings: CriticSettings,
+    confidence: float,
+) -> JSDEstimate:
+    """Every sample scored once, by a critic fitted on the other folds (split fit : select as
+    fractions[0] : fractions[1]): the value's noise is that of all n samples, not of a score split."""
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # conv critic initialisation
+    fold_r = torch.randperm(len(real), generator=gen).tensor_split(folds)
+    fold_f = torch.randperm(len(fake), generator=gen).tensor_split(folds)
+    share = fractions[0] / (fractions[0] + fractions[1])
+    scored: list[list[torch.Tensor]] = [[], []]
+    in_sample, weight = 0.0, 0
+    for k in range(folds):
+        parts = []
+        for x, idx in ((real, fold_r), (fake, fold_f)):
+            rest = torch.cat([i for j, i in enumerate(idx) if j != k])
+            n_fit = int(share * len(rest))
+            parts.append([x[rest[:n_fit]], x[rest[n_fit:]], x[idx[k]]])
+        (pr, pf) = parts
+        critic = _fit_stacked(pr[:2], pf[:2], gen=gen, device=device, settings=settings)
+        for side, x in enumerate((pr[2], pf[2])):
+            scored[side].append(critic.logits(x).clamp(-LOGIT_BOUND, LOGIT_BOUND))
+        seen = critic.score(torch.cat(pr[:2]), torch.cat(pf[:2]))
+        n_seen = len(pr[0]) + len(pr[1]) + len(pf[0]) + len(pf[1])
+        in_sample, weight = in_sample + seen.unclipped * n_seen, weight + n_seen
+    cost = math.log1p(math.exp(-LOGIT_BOUND))
+    method = f"{critic.method}, {folds}-fold cross-fitted"
+    return score_logits(
+        torch.cat(scored[0]),
+        torch.cat(scored[1]),
+        confidence,
+        method,
+        in_sample=in_sample / weight,
+        shortfall_floor=cost,
+    )
 
 
 def _split_and_fit(
@@ -448,6 +518,11 @@ def fit_critic(
     real_t, fake_t = _as_tensor(real, "real"), _as_tensor(fake, "fake")
     fractions = (1 - select_fraction, select_fraction, 0.0)  # no score split
     critic, _, _ = _split_and_fit(
-        real_t, fake_t, seed=seed, device=device, fractions=fractions, settings=CriticSettings(steps=steps)
+        real_t,
+        fake_t,
+        seed=seed,
+        device=device,
+        fractions=fractions,
+        settings=CriticSettings(steps=steps),
     )
     return critic

@@ -76,6 +76,24 @@ def test_bad_inputs_are_refused_clearly():
         estimate_jsd(x, np.full((100, 2), np.nan))
     with pytest.raises(DataError, match="real samples are"):
         estimate_jsd(x, np.zeros((100, 3)))
+    for folds in (0, 11, 1.5, True):
+        with pytest.raises(ValueError, match="folds .*allowed: an integer from 1"):
+            estimate_jsd(x, x, folds=folds)
+
+
+def test_cross_fitting_scores_every_sample_once():
+    """With folds, each sample is scored by a critic that never saw it: all n per side are
+    scored (not a 30 % split), so the noise is that of n samples, about sqrt(0.3) of one split's."""
+    x, y = _samples("gauss8d_shift", 3000)
+    one = estimate_jsd(x, y[:2000], steps=200, folds=1)
+    two = estimate_jsd(x, y[:2000], steps=200, folds=2)
+    three = estimate_jsd(x, y[:2000], steps=200, folds=3)
+    assert (one.n_real, one.n_fake) == (900, 600)
+    assert (two.n_real, two.n_fake) == (three.n_real, three.n_fake) == (3000, 2000)
+    assert "2-fold cross-fitted" in two.method and "cross-fitted" not in one.method
+    assert two.stderr < 0.7 * one.stderr and three.stderr < 0.7 * one.stderr
+    assert two.ci_low <= two.nats <= two.ci_high and two.in_sample is not None
+    assert abs(two.unclipped - TRUTH["gauss8d_shift"]["jsd"]) < 0.03
 
 
 def _digits_with_shuffled(alpha, seed):
