@@ -54,8 +54,6 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"}
     )
     model = cfg.model.model_dump()
-    if not model["d_nn"]:  # added later, off: same runs, same rows
-        del model["d_nn"]
     # Keys added later, at the value that changes nothing: same runs, same rows.
     for key, neutral in (
         ("r1_end", None),
@@ -65,7 +63,6 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         ("lr_hold", 0.0),
         ("r1_hold", 0.0),
         ("r1_fall", None),
-        ("d_nn_from", 0.0),
     ):
         if train[key] == neutral:
             del train[key]

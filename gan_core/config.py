@@ -63,9 +63,6 @@ class ModelConfig(_Section):
     d_layers: int = Field(3, ge=1, le=16)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
-    # Vector data: D also sees each sample's log distance to its nearest neighbour in its own
-    # minibatch (a density estimate of the batch's distribution at the sample).
-    d_nn: bool = False
 
 
 class TrainConfig(_Section):
@@ -76,8 +73,6 @@ class TrainConfig(_Section):
     # k at the end of the run (null = k throughout; at least k): k rises from k to k_end in equal
     # parts of the run, so D keeps closer to D* late, when G's steps are small and the modes' shape is set.
     k_end: int | None = Field(2, ge=1, le=100)
-    # Fraction of the run before D sees the nearest-neighbour feature (model.d_nn).
-    d_nn_from: float = Field(0.0, ge=0.0, le=1.0)
     # Generator steps (both learning rates decay to zero over them).
     steps: int = Field(20_000, ge=1)
     batch_size: int = Field(256, ge=1, le=1_000_000)

@@ -52,27 +52,12 @@ class MLPGenerator(_Standardised):
 class MLPDiscriminator(_Standardised):
     """x (n, d) → logit (n,): LeakyReLU MLP."""
 
-    def __init__(self, in_dim: int, hidden: int, layers: int, nn_feature: bool = False):
+    def __init__(self, in_dim: int, hidden: int, layers: int):
         super().__init__(in_dim)
-        self.nn_feature = nn_feature
-        self.net = _mlp(in_dim + int(nn_feature), 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
-        self.register_buffer("nn_gate", torch.ones(()) if nn_feature else None)
-        if nn_feature:  # D starts blind to the feature; its weights grow once it is shown
-            with torch.no_grad():
-                self.net[0].weight[:, in_dim:] = 0.0
+        self.net = _mlp(in_dim, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        u = (x.flatten(1) - self.data_mean) / self.data_std
-        if self.nn_feature:
-            n, d = u.shape
-            if n > 1:
-                sq = (u[:, None, :] - u[None, :, :]).pow(2).sum(-1) + torch.eye(n, device=u.device) * 1e6
-                near2 = sq.min(1).values * n ** (2.0 / d)  # ~ p(x)^(-2/d), whatever the batch size
-                feat = 0.5 * torch.log(near2 + 1e-12)
-            else:
-                feat = torch.zeros(n, device=u.device)
-            u = torch.cat([u, feat[:, None] * self.nn_gate], 1)
-        return self.net(u).squeeze(-1)
+        return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
 
 
 def _conv_plan(h: int, w: int) -> tuple[int, int, int]:
@@ -135,6 +120,4 @@ def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Mo
     if len(sample_shape) == 3:
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
-    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(
-        dim, cfg.hidden, cfg.d_layers, cfg.d_nn
-    )
+    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)

@@ -338,8 +338,6 @@ class _Trainer:
         while self.step < tc.steps:
             self._set_lr()
             k, r1 = self._k(), r1_weight(self.step, tc)
-            if self.cfg.model.d_nn:
-                self.gan.D.nn_gate.fill_(float(self.step >= int(tc.d_nn_from * tc.steps)))
             rows.append(gan_step(self.gan, self._real, self._noise, k=k, loss=tc.loss, r1=r1, ema=tc.ema, amp=self.amp))
             counts["d"] += k
             counts["g"] += 1

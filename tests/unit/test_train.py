@@ -176,17 +176,6 @@ def test_conv_pair_trains_on_digits(tiny_cfg):
     assert out.shape == (5, 1, 8, 8) and out.min() >= -1 and out.max() <= 1
 
 
-def test_discriminator_nearest_neighbour_feature_trains_and_resumes(tiny_cfg, tmp_path):
-    cfg = tiny_cfg("model.d_nn=true", "train.d_nn_from=0.5")
-    data = load_dataset(cfg.data, cfg.seed)
-    whole = fit_gan(cfg, data)
-    assert whole.discriminator.net[0].in_features == 3 and whole.discriminator.nn_gate == 1.0  # shown from half-way
-    with pytest.raises(_Interrupt):
-        fit_gan(cfg, data, checkpoint_dir=tmp_path, callbacks=[_StopAt(15)])
-    resumed = fit_gan(cfg, data, checkpoint_dir=tmp_path)
-    assert np.array_equal(sample(resumed.generator, 50), sample(whole.generator, 50))
-
-
 def _activation_dtypes(module: torch.nn.Module) -> set[torch.dtype]:
     """Records the dtypes of every Linear/Conv output of `module` while training runs."""
     seen: set[torch.dtype] = set()
