@@ -518,11 +518,6 @@ def fit_critic(
     real_t, fake_t = _as_tensor(real, "real"), _as_tensor(fake, "fake")
     fractions = (1 - select_fraction, select_fraction, 0.0)  # no score split
     critic, _, _ = _split_and_fit(
-        real_t,
-        fake_t,
-        seed=seed,
-        device=device,
-        fractions=fractions,
-        settings=CriticSettings(steps=steps),
+        real_t, fake_t, seed=seed, device=device, fractions=fractions, settings=CriticSettings(steps=steps)
     )
     return critic
