@@ -1,5 +1,5 @@
 """The CUDA path end to end, on a machine with a GPU: the default run (params.yaml) trained on
-the device under `train.precision` auto (bf16 autocast where the card has it) and fp32,
+the device under `train.precision` bf16 (autocast) and auto (fp32 since 2026-12-01),
 stopped half-way and resumed from its checkpoint, then evaluated as the evaluate stage does
 (JSD̂ with its interval, modes, 3σ, per-mode shape, DRS), each part timed.
 
@@ -109,7 +109,7 @@ def main() -> None:
         sys.exit("gpu_check: no CUDA device here; this check runs on a machine with a GPU")
     out = Path(args.out) / "gpu_check.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
-    for precision in ("auto", "fp32"):
+    for precision in ("bf16", "auto"):
         row = one(args.data, args.seed, precision, args.steps or None, args.sets, not args.no_eval)
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")

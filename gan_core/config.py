@@ -110,7 +110,8 @@ class TrainConfig(_Section):
     r1_fall: float | None = Field(None, gt=0.0, le=1.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
-    # auto: bf16 autocast for the networks on a CUDA device that supports it, fp32 elsewhere | fp32 | bf16.
+    # auto: fp32 (bf16 autocast was slower for these networks on an H200, BENCHMARKS.md) | fp32
+    # | bf16: bf16 autocast for the networks' forward passes, on a CUDA device that supports it.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     # Write a checkpoint every this many generator steps (and at the end).
     checkpoint_every: int = Field(1_000, ge=1)

@@ -61,10 +61,12 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for the networks' forward passes, or None for plain fp32.
 
     bf16 has fp32's range, so it needs no loss scaling (fp16 would); weights, optimiser
-    state and the losses stay fp32. `auto` uses it only on a CUDA device that supports it:
-    on CPU it is slower than fp32 and bit-exact resume is promised there."""
+    state and the losses stay fp32. `auto` is fp32 on every device: on CPU bf16 is slower
+    and bit-exact resume is promised there, and on an H200 bf16 autocast ran at 0.69-0.78x
+    fp32's speed for this project's networks, whose many small kernels each gain a cast
+    (BENCHMARKS.md, "GPU"). `bf16` asks for it where the card supports it."""
     cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    if precision == "fp32" or (precision == "auto" and not cuda_bf16):
+    if precision in ("fp32", "auto"):
         return None
     if device.type == "cuda" and not cuda_bf16:
         raise ConfigError(
