@@ -27,7 +27,7 @@ from gan_core.jsd_cases import all_cases  # noqa: E402
 TRUTH = json.loads((ROOT / "tests" / "data" / "jsd_truth.json").read_text())
 OUT = ROOT / "benchmarks" / "results" / "jsd_interval.jsonl"
 Z = 1.959964  # two-sided 95 %
-BOUND_COST = math.log1p(math.exp(-J.LOGIT_BOUND))
+BOUND_COST = J._bound_cost()
 
 
 def measure(seeds: int = 3, n: int = 20_000) -> None:

@@ -394,11 +394,10 @@ def _cross_fitted(
         (pr, pf) = parts
         critic = _fit_stacked(pr[:2], pf[:2], gen=gen, device=device, settings=settings)
         for side, x in enumerate((pr[2], pf[2])):
-            scored[side].append(critic.logits(x).clamp(-LOGIT_BOUND, LOGIT_BOUND))
+            scored[side].append(critic.bounded_logits(x))
         seen = critic.score(torch.cat(pr[:2]), torch.cat(pf[:2]))
         n_seen = len(pr[0]) + len(pr[1]) + len(pf[0]) + len(pf[1])
         in_sample, weight = in_sample + seen.unclipped * n_seen, weight + n_seen
-    cost = math.log1p(math.exp(-LOGIT_BOUND))
     method = f"{critic.method}, {folds}-fold cross-fitted"
     return score_logits(
         torch.cat(scored[0]),
@@ -406,7 +405,7 @@ def _cross_fitted(
         confidence,
         method,
         in_sample=in_sample / weight,
-        shortfall_floor=cost,
+        shortfall_floor=_bound_cost(),
     )
 
 
@@ -448,15 +447,24 @@ class StackedCritic:
             x = (x - self.mean) / self.std
         return self.weights @ _logits(self.net, x.to(self.device)).cpu() + self.bias
 
+    def bounded_logits(self, x) -> torch.Tensor:
+        """`logits` bounded to ±LOGIT_BOUND: a sample where the fit split had no data cannot
+        cost more than LOGIT_BOUND nats; a right one loses at most `_bound_cost()`."""
+        return self.logits(x).clamp(-LOGIT_BOUND, LOGIT_BOUND)
+
     def score(
         self, real, fake, confidence: float = DEFAULT_CONFIDENCE, *, in_sample: float | None = None
     ) -> JSDEstimate:
-        """JSD̂ of this critic on (real, fake), its logits bounded to ±LOGIT_BOUND: a sample where
-        the fit split had no data cannot cost more than LOGIT_BOUND nats; a right one loses at
-        most log(1 + e^-LOGIT_BOUND) ≈ 5e-5 nats, which the interval's high end adds."""
-        bounded = [self.logits(x).clamp(-LOGIT_BOUND, LOGIT_BOUND) for x in (real, fake)]
-        cost = math.log1p(math.exp(-LOGIT_BOUND))
-        return score_logits(*bounded, confidence, self.method, in_sample=in_sample, shortfall_floor=cost)
+        """JSD̂ of this critic on (real, fake), its logits bounded (`bounded_logits`); the
+        interval's high end adds the bound's cost."""
+        bounded = [self.bounded_logits(x) for x in (real, fake)]
+        return score_logits(*bounded, confidence, self.method, in_sample=in_sample, shortfall_floor=_bound_cost())
+
+
+def _bound_cost() -> float:
+    """The most a right logit loses to the bound: log(1 + e^-LOGIT_BOUND) ≈ 5e-5 nats (read at
+    call time: benchmarks/same_numbers.py changes LOGIT_BOUND)."""
+    return math.log1p(math.exp(-LOGIT_BOUND))
 
 
 def _fit_stacked(

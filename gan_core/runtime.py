@@ -65,10 +65,9 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     and bit-exact resume is promised there, and on an H200 bf16 autocast ran at 0.69-0.78x
     fp32's speed for this project's networks, whose many small kernels each gain a cast
     (BENCHMARKS.md, "GPU"). `bf16` asks for it where the card supports it."""
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     if precision in ("fp32", "auto"):
         return None
-    if device.type == "cuda" and not cuda_bf16:
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ConfigError(
             f"config: 'train.precision': bf16 asked for, but {torch.cuda.get_device_name(device)} does not support it; allowed here: auto, fp32"
         )
