@@ -8,7 +8,7 @@ The bare loop is written here in the pytorch/examples dcgan style: a DataLoader 
 in-memory tensor, BCE-with-logits, a D step then a G step, the losses read with `.item()`
 every step, nothing else. Both loops train the same models (`build_models`, same seed),
 batch, k, device and number of steps, with plain Algorithm 1 (r1 = 0, no EMA, no lr
-decay: the bare loop does none of these), both in fp32. gan_core runs as the pipeline runs it: with
+decay, no fine discriminator: the bare loop does none of these), both in fp32. gan_core runs as the pipeline runs it: with
 checkpoints, diagnostics and history; "tracking on" adds the MLflow callback, sending every
 per-step diagnostic to an MLflow tracking server on 127.0.0.1 (what `make run` sets up; the
 benchmark starts one on a temporary SQLite store). The same with no server, the SQLite file
@@ -213,6 +213,7 @@ def main() -> None:
         "train.ema": 0.0,
         "train.lr_decay": "none",
         "train.precision": "fp32",
+        "model.fine_d_features": 0,  # one discriminator, as the bare loop has
     }
     if args.data not in ("ring8", "grid25"):
         overrides["data.n_train"] = 1000
@@ -241,9 +242,13 @@ def main() -> None:
     if args.defaults:
         dcfg = load_config(
             ROOT / "params.yaml",
-            {k: v for k, v in overrides.items() if k not in ("train.r1", "train.ema", "train.lr_decay")},
+            {
+                k: v
+                for k, v in overrides.items()
+                if k not in ("train.r1", "train.ema", "train.lr_decay", "model.fine_d_features")
+            },
         )
-        variants["gan_core, params.yaml defaults (r1, EMA, decay; tracking off)"] = lambda: gan_core_loop(
+        variants["gan_core, params.yaml defaults (r1, EMA, decay, fine D; tracking off)"] = lambda: gan_core_loop(
             dcfg, data, False, workdir
         )
 

@@ -63,6 +63,14 @@ class ModelConfig(_Section):
     d_layers: int = Field(3, ge=1, le=16)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)
+    # A second, "fine" discriminator for vector data (0 = none; image data has none): an MLP
+    # like D that also sees `fine_d_features` random Fourier features of its input at
+    # `fine_d_scale` (in units of the data's std), so it resolves a mode's shape at the scale of
+    # the mode, which the plain D does not. G sees it from train.fine_d_from on, at weight
+    # train.fine_d_weight; made D itself, it lost modes (BENCHMARKS.md).
+    fine_d_features: int = Field(64, ge=0, le=4096)
+    fine_d_scale: float = Field(4.0, gt=0.0, le=1000.0)
+    fine_d_hidden: int | None = Field(None, ge=4, le=8192)  # its width (null = `hidden`)
 
 
 class TrainConfig(_Section):
@@ -108,6 +116,10 @@ class TrainConfig(_Section):
     # With r1_end: the fraction of the run over which R1 falls from r1 to r1_end after the hold,
     # then stays at r1_end (null = it falls until the last step).
     r1_fall: float | None = Field(None, gt=0.0, le=1.0)
+    # The weight of the fine discriminator's loss in G's (model.fine_d_features), and the
+    # fraction of the run after which G sees it; it trains beside D from the start.
+    fine_d_weight: float = Field(0.1, ge=0.0, le=100.0)
+    fine_d_from: float = Field(0.5, ge=0.0, le=1.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: fp32 (bf16 autocast was slower for these networks on an H200, BENCHMARKS.md) | fp32

@@ -50,14 +50,24 @@ class MLPGenerator(_Standardised):
 
 
 class MLPDiscriminator(_Standardised):
-    """x (n, d) → logit (n,): LeakyReLU MLP."""
+    """x (n, d) → logit (n,): LeakyReLU MLP. With `features` > 0 it also sees that many random
+    Fourier features sin/cos(u·B) of the standardised input u, B ~ N(0, scale²) fixed (saved
+    with the weights): a plain MLP is slow to resolve structure much finer than the data's
+    std (spectral bias), such as the shape of a narrow mode; the features make it fast."""
 
-    def __init__(self, in_dim: int, hidden: int, layers: int):
+    def __init__(self, in_dim: int, hidden: int, layers: int, features: int = 0, scale: float = 1.0):
         super().__init__(in_dim)
-        self.net = _mlp(in_dim, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
+        self.features = features
+        if features:
+            self.register_buffer("freqs", torch.randn(in_dim, features) * scale)
+        self.net = _mlp(in_dim + 2 * features, 1, hidden, layers, nn.LeakyReLU, negative_slope=0.2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x.flatten(1) - self.data_mean) / self.data_std).squeeze(-1)
+        u = (x.flatten(1) - self.data_mean) / self.data_std
+        if self.features:
+            proj = u @ self.freqs
+            u = torch.cat([u, proj.sin(), proj.cos()], -1)
+        return self.net(u).squeeze(-1)
 
 
 def _conv_plan(h: int, w: int) -> tuple[int, int, int]:
@@ -121,3 +131,12 @@ def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Mo
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
     return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)
+
+
+def build_fine_discriminator(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> MLPDiscriminator | None:
+    """The fine discriminator (model.fine_d_features) for vector data; None for images or when off."""
+    if len(sample_shape) != 1 or cfg.fine_d_features == 0:
+        return None
+    return MLPDiscriminator(
+        sample_shape[0], cfg.fine_d_hidden or cfg.hidden, cfg.d_layers, cfg.fine_d_features, cfg.fine_d_scale
+    )

@@ -36,7 +36,7 @@ from gan_core.datasets import Dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.identity import identity_difference, run_identity
 from gan_core.losses import GeneratorLoss, discriminator_loss, generator_loss
-from gan_core.models import build_models
+from gan_core.models import build_fine_discriminator, build_models
 from gan_core.runtime import autocast_dtype, resolve_device, seed_everything
 
 log = logging.getLogger(__name__)
@@ -118,43 +118,60 @@ def generator_step(
     amp: torch.dtype | None = None,
     *,
     update: bool = True,
+    fine: nn.Module | None = None,
+    fine_weight: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One descent step for G on `loss` (ns or mm, see losses.py). Returns (loss, logits of
-    D(G(z)), G's gradient norm); `update=False` measures the gradient without stepping."""
-    D.requires_grad_(False)  # the gradient flows through D to G; D's own weights are not G's to change
+    """One descent step for G on `loss` (ns or mm, see losses.py), plus `fine_weight` times the
+    same loss on the fine discriminator `fine` when given. Returns (loss, logits of D(G(z)),
+    G's gradient norm); `update=False` measures the gradient without stepping."""
+    critics = [D] if fine is None else [D, fine]
+    for critic in critics:  # the gradient flows through them to G; their weights are not G's to change
+        critic.requires_grad_(False)
     try:
         with _autocast(z.device, amp):
-            logits = D(G(z)).float()
+            fake = G(z)
+            logits = D(fake).float()
         g_loss = generator_loss(logits, loss)
+        if fine is not None and fine_weight > 0:
+            with _autocast(z.device, amp):
+                fine_logits = fine(fake).float()
+            g_loss = g_loss + fine_weight * generator_loss(fine_logits, loss)
         opt.zero_grad(set_to_none=True)
         g_loss.backward()
         grad_norm = torch.nn.utils.get_total_norm([p.grad for p in G.parameters() if p.grad is not None])
         if update:
             opt.step()
     finally:
-        D.requires_grad_(True)
+        for critic in critics:
+            critic.requires_grad_(True)
     return g_loss.detach(), logits.detach(), grad_norm.detach()
 
 
 @dataclass
 class GAN:
-    """What one iteration of Algorithm 1 updates: both networks, their optimisers, and the
-    moving average of G's weights used for sampling (None when train.ema is 0)."""
+    """What one iteration of Algorithm 1 updates: both networks, their optimisers, the moving
+    average of G's weights used for sampling (None when train.ema is 0), and the fine
+    discriminator with its optimiser (None when model.fine_d_features is 0 or for images)."""
 
     G: nn.Module
     D: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     G_ema: nn.Module | None = None
+    D_fine: nn.Module | None = None
+    opt_fine: torch.optim.Optimizer | None = None
 
     def parts(self) -> dict[str, Any]:  # by their keys in the checkpoint dict
-        return {
+        parts = {
             "generator": self.G,
             "generator_ema": self.G_ema,
             "discriminator": self.D,
             "opt_g": self.opt_g,
             "opt_d": self.opt_d,
         }
+        if self.D_fine is not None:  # checkpoints of runs without one keep their keys
+            parts |= {"discriminator_fine": self.D_fine, "opt_fine": self.opt_fine}
+        return parts
 
 
 def gan_step(
@@ -167,17 +184,23 @@ def gan_step(
     r1: float,
     ema: float,
     amp: torch.dtype | None = None,
+    fine_weight: float = 0.0,
 ) -> torch.Tensor:
     """One iteration of Algorithm 1 (Goodfellow et al. 2014), each minibatch fresh from
-    `real()` and `noise()`. Returns the diagnostics (DIAGNOSTICS order, on the device)."""
+    `real()` and `noise()`. Returns the diagnostics (DIAGNOSTICS order, on the device).
+    The fine discriminator, when the GAN has one, takes each D step on the same minibatches."""
     # (1) k times, update D: maximise log D(x) + log(1 - D(G(z))).
     for _ in range(k):
         x, z = real(), noise()
         with torch.no_grad(), _autocast(x.device, amp):
             fake = gan.G(z)
         d_loss, real_logits = discriminator_step(gan.D, gan.opt_d, x, fake, r1, amp)
+        if gan.D_fine is not None:
+            discriminator_step(gan.D_fine, gan.opt_fine, x, fake, r1, amp)
     # (2) once, update G: minimise log(1 - D(G(z))) (mm), or maximise log D(G(z)) (ns).
-    g_loss, fake_logits, grad_norm = generator_step(gan.G, gan.D, gan.opt_g, noise(), loss, amp)
+    g_loss, fake_logits, grad_norm = generator_step(
+        gan.G, gan.D, gan.opt_g, noise(), loss, amp, fine=gan.D_fine, fine_weight=fine_weight
+    )
     if gan.G_ema is not None:  # sample from an average of G's recent weights
         with torch.no_grad():
             for avg, p in zip(gan.G_ema.parameters(), gan.G.parameters()):
@@ -235,6 +258,12 @@ class _Trainer:
             if self.tc.ema > 0
             else None,  # after the stats are set: its buffers are G's
         )
+        D_fine = build_fine_discriminator(cfg.model, data.sample_shape)
+        if D_fine is not None:  # built after the pair, so G's and D's first weights do not depend on it
+            D_fine = D_fine.to(self.device)
+            D_fine.set_data_stats(mean, std)
+            self.gan.D_fine = D_fine
+            self.gan.opt_fine = torch.optim.Adam(D_fine.parameters(), lr=self.tc.lr_d, betas=betas, fused=True)
         # Data pre-placed on the device (above); one device generator drives minibatches and noise.
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.fixed_z = torch.randn(N_FIXED_NOISE, cfg.model.z_dim, generator=self.rng, device=self.device)
@@ -290,8 +319,9 @@ class _Trainer:
         for opt, lr in (
             (self.gan.opt_g, self.tc.lr_g * left),
             (self.gan.opt_d, self.tc.lr_d * (d_end + (1.0 - d_end) * left)),
+            (self.gan.opt_fine, self.tc.lr_d * (d_end + (1.0 - d_end) * left)),
         ):
-            for group in opt.param_groups:
+            for group in opt.param_groups if opt is not None else ():
                 group["lr"] = lr
 
     def _k(self) -> int:
@@ -338,7 +368,20 @@ class _Trainer:
         while self.step < tc.steps:
             self._set_lr()
             k, r1 = self._k(), r1_weight(self.step, tc)
-            rows.append(gan_step(self.gan, self._real, self._noise, k=k, loss=tc.loss, r1=r1, ema=tc.ema, amp=self.amp))
+            fine = tc.fine_d_weight if self.step >= tc.fine_d_from * tc.steps else 0.0
+            rows.append(
+                gan_step(
+                    self.gan,
+                    self._real,
+                    self._noise,
+                    k=k,
+                    loss=tc.loss,
+                    r1=r1,
+                    ema=tc.ema,
+                    amp=self.amp,
+                    fine_weight=fine,
+                )
+            )
             counts["d"] += k
             counts["g"] += 1
             self.step += 1

@@ -274,3 +274,26 @@ def test_r1_holds_then_moves_log_linearly_to_its_end(tiny_cfg):
     tc = fall.train  # full to step 20, the geometric mean at step 40, r1_end from step 60 on
     assert r1_weight(20, tc) == 0.1 and abs(r1_weight(40, tc) - 0.01) < 1e-12
     assert abs(r1_weight(60, tc) - 0.001) < 1e-12 and abs(r1_weight(99, tc) - 0.001) < 1e-12
+
+
+def test_fine_discriminator_reaches_g_only_through_its_loss_from_its_start(tiny_cfg, tmp_path):
+    """The fine D trains beside D from the start, but G's steps change only once G sees it:
+    before `fine_d_from` (here never) the run is the one without it, step for step."""
+    data = load_dataset(tiny_cfg().data, 0)
+    without = fit_gan(tiny_cfg("model.fine_d_features=0"), data, checkpoint_dir=tmp_path / "a")
+    unseen = fit_gan(tiny_cfg("train.fine_d_from=1.0"), data, checkpoint_dir=tmp_path / "b")
+    seen = fit_gan(tiny_cfg("train.fine_d_from=0.5"), data, checkpoint_dir=tmp_path / "c")
+    assert unseen.history == without.history
+    assert seen.history["g_loss"][:15] == without.history["g_loss"][:15]
+    assert seen.history["g_loss"][15:] != without.history["g_loss"][15:]
+    assert "discriminator_fine" not in load_checkpoint(tmp_path / "a" / CHECKPOINT_NAME)
+    assert "discriminator_fine" in load_checkpoint(tmp_path / "b" / CHECKPOINT_NAME)
+
+
+def test_fine_discriminator_is_for_vector_data_only(tiny_cfg):
+    from gan_core.models import build_fine_discriminator
+
+    cfg = tiny_cfg()
+    assert build_fine_discriminator(cfg.model, (2,)).features == cfg.model.fine_d_features > 0
+    assert build_fine_discriminator(cfg.model, (1, 8, 8)) is None
+    assert build_fine_discriminator(tiny_cfg("model.fine_d_features=0").model, (2,)) is None
