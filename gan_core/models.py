@@ -64,8 +64,9 @@ class MLPDiscriminator(_Standardised):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = (x.flatten(1) - self.data_mean) / self.data_std
-        if self.features:
-            proj = u @ self.freqs
+        if self.features:  # phases in fp32 even under bf16 autocast (|u·B| reaches tens of radians)
+            with torch.autocast(u.device.type, enabled=False):
+                proj = u.float() @ self.freqs
             u = torch.cat([u, proj.sin(), proj.cos()], -1)
         return self.net(u).squeeze(-1)
 
