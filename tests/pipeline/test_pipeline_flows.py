@@ -151,7 +151,10 @@ def test_divergence_fails_the_run_once_with_its_reason(prefect_backend, project,
         return loss * float("nan") if calls["n"] == 25 else loss
 
     monkeypatch.setattr(train_module, "generator_loss", nan_at_step_25)
-    state = train_gan(params_path=str(root / "params.yaml"), root=str(root), return_state=True)
+    # One generator_loss call per step: without the fine discriminator (it adds a second call).
+    state = train_gan(
+        {"model.fine_d_features": 0}, params_path=str(root / "params.yaml"), root=str(root), return_state=True
+    )
     assert state.is_failed()
     with pytest.raises(DivergenceError, match="diverged at step 25: g_loss is nan; last good checkpoint: step 20"):
         state.result()
