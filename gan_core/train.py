@@ -131,10 +131,9 @@ def generator_step(
         with _autocast(z.device, amp):
             fake = G(z)
             logits = D(fake).float()
+            fine_logits = fine(fake).float() if fine is not None and fine_weight > 0 else None
         g_loss = generator_loss(logits, loss)
-        if fine is not None and fine_weight > 0:
-            with _autocast(z.device, amp):
-                fine_logits = fine(fake).float()
+        if fine_logits is not None:
             g_loss = g_loss + fine_weight * generator_loss(fine_logits, loss)
         opt.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -316,11 +315,8 @@ class _Trainer:
             return
         left = lr_left(self.step, self.tc)
         d_end = self.tc.lr_d_end  # D may keep part of its rate, to go on tracking D*
-        for opt, lr in (
-            (self.gan.opt_g, self.tc.lr_g * left),
-            (self.gan.opt_d, self.tc.lr_d * (d_end + (1.0 - d_end) * left)),
-            (self.gan.opt_fine, self.tc.lr_d * (d_end + (1.0 - d_end) * left)),
-        ):
+        lr_d = self.tc.lr_d * (d_end + (1.0 - d_end) * left)  # the fine D's too
+        for opt, lr in ((self.gan.opt_g, self.tc.lr_g * left), (self.gan.opt_d, lr_d), (self.gan.opt_fine, lr_d)):
             for group in opt.param_groups if opt is not None else ():
                 group["lr"] = lr
 
