@@ -50,7 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/pipeline_overhead.py dvc-noop
 	$(BIN)/python benchmarks/pipeline_overhead.py e2e
 	$(BIN)/python benchmarks/pipeline_overhead.py sweep-scaling --members 8 --workers 1 2 4
-	$(BIN)/python benchmarks/gan_quality.py --seeds 10 --mm-seeds 3
+	$(BIN)/python benchmarks/gan_quality.py --seeds 10 --other-seeds 3
 	$(BIN)/python benchmarks/gan_quality.py --floor --seeds 3
 
 clean:

@@ -6,9 +6,11 @@ JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-
     python benchmarks/gan_quality.py --summary                   # prints the markdown tables (over seeds, per seed)
     python benchmarks/gan_quality.py --floor                     # JSD̂ of held-out real vs fresh real samples, same n
     python benchmarks/gan_quality.py --paired NEW OLD            # per-seed JSD̂ differences of two recorded configs
+                                                                 # (each CONFIG or CONFIG:LOSS, e.g. abc:mm abc:ns)
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
 
-Each run trains with params.yaml's defaults (only data.name, train.loss and seed change) plus
+Seeds 0..--seeds-1 run with params.yaml's loss and seeds 0..--other-seeds-1 also with the other
+one. Each run trains with params.yaml's defaults (only data.name, train.loss and seed change) plus
 any `--set` overrides, and is evaluated as the evaluate stage does (`evaluate_gan`: JSD̂ on
 20,000 samples per side, modes and 3σ fraction on 2,500, per-mode covariance). Workers use one
 thread each. Seeds 0-9 are the reported ones; settings are chosen on other seeds
@@ -38,12 +40,12 @@ OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 VARIED = ("data.name", "train.loss", "seed")  # what the sweep itself sets per run
 
 
-def _config(name: str, loss: str, seed: int, sets: tuple[str, ...] = ()):
+def _config(name: str, loss: str | None, seed: int, sets: tuple[str, ...] = ()):
+    """params.yaml plus `sets`, for one run (`loss` None: params.yaml's)."""
     from gan_core.config import load_config
 
-    return load_config(
-        ROOT / "params.yaml", [*sets, f"data.name={name}", f"train.loss={loss}", f"seed={seed}", "train.progress=false"]
-    )
+    varied = [f"data.name={name}", f"seed={seed}", *([f"train.loss={loss}"] if loss else [])]
+    return load_config(ROOT / "params.yaml", [*sets, *varied, "train.progress=false"])
 
 
 def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
@@ -234,17 +236,29 @@ def floor(seeds: int) -> None:
             print(row, flush=True)
 
 
+def _side(spec: str) -> tuple[str, str]:
+    """`CONFIG` or `CONFIG:LOSS` (NS when the loss is not named)."""
+    config, _, loss = spec.partition(":")
+    return config, loss or "ns"
+
+
 def paired(new: str, old: str) -> str:
-    """Per-seed JSD̂ differences (new − old) of two recorded configs, NS, over the seeds both
-    have: how much one seed's comparison of two settings can move by the seed alone."""
+    """Per-seed JSD̂ differences (new − old) of two recorded configs, each `CONFIG` (NS) or
+    `CONFIG:LOSS`, over the seeds both have: how much one seed's comparison of two settings
+    (or of MM and NS under one config) can move by the seed alone."""
     import numpy as np
 
+    sides = {_side(new): new, _side(old): old}
     jsd: dict[tuple[str, str, int], tuple[float, int, int]] = {
-        (r["config"], r["data"], r["seed"]): (r["jsd"], r["modes_covered"], r["modes_total"])
+        (sides[r["config"], r.get("loss", "ns")], r["data"], r["seed"]): (
+            r["jsd"],
+            r["modes_covered"],
+            r["modes_total"],
+        )
         for r in _rows()
-        if r.get("loss") == "ns" and "jsd" in r
+        if (r.get("config"), r.get("loss", "ns")) in sides and "jsd" in r
     }
-    lines = [f"JSD̂ per seed, {new} − {old} (NS)"]
+    lines = [f"JSD̂ per seed, {new} − {old}" + ("" if ":" in new + old else " (NS)")]
     for data in ("ring8", "grid25"):
         seeds = sorted(s for c, d, s in jsd if c == new and d == data and (old, data, s) in jsd)
         full = [s for s in seeds if jsd[new, data, s][1] == jsd[new, data, s][2] == jsd[old, data, s][1]]
@@ -262,7 +276,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=0, help="resume a partial sweep (results append)")
-    ap.add_argument("--mm-seeds", type=int, default=3)
+    ap.add_argument(
+        "--other-seeds",
+        "--mm-seeds",  # its name while NS was the default loss
+        dest="other_seeds",
+        type=int,
+        default=3,
+        help="seeds 0..N-1 also run with the other loss (MM when params.yaml's train.loss is NS, else NS)",
+    )
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument(
         "--set",
@@ -278,7 +299,10 @@ def main() -> None:
     )
     ap.add_argument("--all", action="store_true", help="summary of every recorded config, not only today's defaults")
     ap.add_argument(
-        "--paired", nargs=2, metavar=("NEW", "OLD"), help="per-seed JSD̂ differences of two recorded configs"
+        "--paired",
+        nargs=2,
+        metavar=("NEW", "OLD"),
+        help="per-seed JSD̂ differences of two recorded configs, each CONFIG (NS) or CONFIG:LOSS",
     )
     args = ap.parse_args()
     from gan_core.errors import ConfigError
@@ -295,6 +319,9 @@ def main() -> None:
         print(summary(args.all, sets))
         return
     if args.paired:
+        bad = [spec for spec in args.paired if _side(spec)[1] not in ("ns", "mm")]
+        if bad or _side(args.paired[0]) == _side(args.paired[1]):
+            ap.error(f"--paired {' '.join(args.paired)}: two different CONFIG or CONFIG:LOSS (LOSS: ns or mm)")
         print(paired(*args.paired))
         return
     if args.floor:
@@ -304,8 +331,10 @@ def main() -> None:
         floor(args.seeds)
         return
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    jobs = [(d, "ns", s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
-    jobs += [(d, "mm", s) for s in range(args.mm_seeds) for d in ("ring8", "grid25")]
+    loss = _config("ring8", None, 0, sets).train.loss  # params.yaml's: the reported one
+    other = "ns" if loss == "mm" else "mm"
+    jobs = [(d, loss, s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
+    jobs += [(d, other, s) for s in range(args.other_seeds) for d in ("ring8", "grid25")]
     done = _done(current)
     jobs = [(*job, sets) for job in jobs if job not in done]  # resumable: runs already recorded are kept
     print(f"{len(jobs)} runs to do ({len(done)} recorded with config {current})", flush=True)

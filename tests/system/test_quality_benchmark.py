@@ -74,3 +74,23 @@ def test_paired_differences_per_seed_and_where_every_mode_is_kept(gan_quality, m
     assert out[1] == "grid25, all seeds (3): mean -0.0367, sd 0.0737; 0:+0.020 1:-0.010 2:-0.120"
     assert out[2] == "grid25, seeds where both keep every mode (2): mean +0.0050, sd 0.0212; 0:+0.020 1:-0.010"
     assert len(out) == 3  # no ring8 rows
+
+    # one config's two losses, seed by seed
+    rows += [{**row("new", "ring8", s, j, 8, 8), "loss": "mm"} for s, j in ((0, 0.03), (1, 0.04))]
+    rows += [row("new", "ring8", s, j, 8, 8) for s, j in ((0, 0.05), (1, 0.05), (2, 0.06))]
+    out = gan_quality.paired("new:mm", "new").splitlines()
+    assert out == [
+        "JSD̂ per seed, new:mm − new",
+        "ring8, all seeds (2): mean -0.0150, sd 0.0071; 0:-0.020 1:-0.010",
+        "ring8, seeds where both keep every mode (2): mean -0.0150, sd 0.0071; 0:-0.020 1:-0.010",
+    ]
+
+
+def test_paired_refuses_one_side_twice_or_an_unknown_loss():
+    for args in (["abc", "abc:ns"], ["abc:xx", "def"]):
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--paired", *args], capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 2
+        assert "two different CONFIG or CONFIG:LOSS (LOSS: ns or mm)" in proc.stderr
+        assert "Traceback" not in proc.stderr
