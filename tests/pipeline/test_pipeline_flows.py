@@ -11,7 +11,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from gan_core.errors import ConfigError
-from tests.tiny import TINY, write_tiny_params
+from tests.tiny import TINY, other_loss, tiny_config, write_tiny_params
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     client = MlflowClient(uri)
     run = client.get_run(result["mlflow_run_id"])
     assert run.info.status == "FINISHED"
-    assert run.data.params["train.loss"] == "ns" and run.data.params["data.name"] == "ring8"
+    assert run.data.params["train.loss"] == tiny_config().train.loss and run.data.params["data.name"] == "ring8"
     assert run.data.metrics["jsd"] == pytest.approx(saved["jsd"])
     assert len(client.get_metric_history(run.info.run_id, "d_loss")) == TINY["train.steps"]
     assert len(client.get_metric_history(run.info.run_id, "training_d_jsd_bound")) >= 2
@@ -118,17 +118,18 @@ def test_stage_flows_share_one_run_like_dvc(prefect_backend, project):
     from flows.prepare_data import prepare_data
 
     root, uri = project
-    kw = dict(params_path=str(root / "params.yaml"), root=str(root), overrides={"train.loss": "mm"})
+    loss = other_loss()  # not the defaults' loss: the override reaches every stage
+    kw = dict(params_path=str(root / "params.yaml"), root=str(root), overrides={"train.loss": loss})
     prepare_data(**kw)
     fit_gan(**kw)
     run_id = json.loads((root / "models" / "run.json").read_text())["mlflow_run_id"]
     evaluate_gan(**kw)
     run = MlflowClient(uri).get_run(run_id)
-    assert run.info.status == "FINISHED" and run.data.params["train.loss"] == "mm" and "jsd" in run.data.metrics
+    assert run.info.status == "FINISHED" and run.data.params["train.loss"] == loss and "jsd" in run.data.metrics
 
     # An evaluate-only rerun (DVC after a change under `evaluate:`) leaves the finished run as it
     # was and logs its own run, a child of the training run, with the evaluation params it used.
-    evaluate_gan(**{**kw, "overrides": {"train.loss": "mm", "evaluate.n_jsd": 300}})
+    evaluate_gan(**{**kw, "overrides": {"train.loss": loss, "evaluate.n_jsd": 300}})
     assert MlflowClient(uri).get_run(run_id).data.params["evaluate.n_jsd"] == "400"
     (child,) = MlflowClient(uri).search_runs([run.info.experiment_id], f"tags.training_run_id = '{run_id}'")
     assert child.data.tags["mlflow.parentRunId"] == run_id and child.data.params["evaluate.n_jsd"] == "300"

@@ -18,7 +18,7 @@ import yaml
 
 from gan_core.config import load_config
 from tests.pipeline_helpers import ROOT
-from tests.tiny import write_tiny_params
+from tests.tiny import other_loss, write_tiny_params
 
 SENTINELS = ("metrics/eval.json", "models/generator.pt", "data/prepared/dataset.npz", "plots/samples.png")
 
@@ -214,8 +214,8 @@ def test_bad_checkpoint_one_line(project, damage, expected):
     ckpt.parent.mkdir(parents=True, exist_ok=True)
     if damage == "tampered":
         ckpt.write_bytes(b"PK\x03\x04 not a checkpoint " * 100)
-    else:  # a real checkpoint of another config (train.loss mm), whole or cut in half
-        other = load_config(project / "params.yaml", {"train.loss": "mm"})
+    else:  # a real checkpoint of another config (the other train.loss), whole or cut in half
+        other = load_config(project / "params.yaml", {"train.loss": other_loss()})
         fit_gan(other, load_dataset(other.data, other.seed), checkpoint_dir=project / "other")
         good = (project / "other" / "last.pt").read_bytes()
         ckpt.write_bytes(good if damage == "foreign" else good[: len(good) // 2])

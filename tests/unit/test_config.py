@@ -23,7 +23,7 @@ def test_overrides_apply_with_yaml_types():
 
 def test_flat_view_uses_dotted_keys():
     flat = Config().flat()
-    assert flat["train.loss"] == "ns" and "data.name" in flat and flat["seed"] == 0
+    assert flat["train.loss"] == Config().train.loss and "data.name" in flat and flat["seed"] == 0
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from gan_core.datasets import load_dataset
 from gan_core.errors import CheckpointError, DivergenceError
 from gan_core.runtime import autocast_dtype
 from gan_core.train import CHECKPOINT_NAME, fit_gan, lr_left, r1_weight, sample
+from tests.tiny import other_loss
 
 
 class _Interrupt(Exception):
@@ -135,8 +136,9 @@ def test_incompatible_checkpoint_is_refused_with_reason(tiny_cfg, tmp_path):
     cfg = tiny_cfg()
     data = load_dataset(cfg.data, cfg.seed)
     fit_gan(cfg, data, checkpoint_dir=tmp_path)
-    other = tiny_cfg("train.loss=mm")
-    with pytest.raises(CheckpointError, match=r"refusing to resume.*train.loss: checkpoint 'ns' vs now 'mm'"):
+    other = tiny_cfg(f"train.loss={other_loss()}")
+    reason = f"train.loss: checkpoint '{cfg.train.loss}' vs now '{other.train.loss}'"
+    with pytest.raises(CheckpointError, match=rf"refusing to resume.*{reason}"):
         fit_gan(other, data, checkpoint_dir=tmp_path)
 
 
