@@ -65,6 +65,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         ("lr_hold", 0.0),
         ("r1_hold", 0.0),
         ("r1_fall", None),
+        ("mm_from", None),
     ):
         if train[key] == neutral:
             del train[key]

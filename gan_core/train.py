@@ -365,13 +365,14 @@ class _Trainer:
             self._set_lr()
             k, r1 = self._k(), r1_weight(self.step, tc)
             fine = tc.fine_d_weight if self.step >= tc.fine_d_from * tc.steps else 0.0
+            loss = "mm" if tc.mm_from is not None and self.step >= tc.mm_from * tc.steps else tc.loss
             rows.append(
                 gan_step(
                     self.gan,
                     self._real,
                     self._noise,
                     k=k,
-                    loss=tc.loss,
+                    loss=loss,
                     r1=r1,
                     ema=tc.ema,
                     amp=self.amp,
