@@ -149,7 +149,9 @@ class TrainConfig(_Section):
                 f"jsd_every ({self.jsd_every}) must be 0 or a multiple of train.sample_every ({self.sample_every})"
             )
         if self.mm_from is not None and self.loss != "ns":
-            raise ValueError(f"mm_from ({self.mm_from}) switches ns to mm; allowed with train.loss ns, or null")
+            raise ValueError(
+                f"train.mm_from ({self.mm_from}) switches G from ns to mm; allowed with train.loss ns, or null"
+            )
         if self.k_end is not None and self.k_end < self.k:
             raise ValueError(
                 f"k_end ({self.k_end}) is below train.k ({self.k}); allowed: null (k throughout) or at least k"

@@ -299,3 +299,21 @@ def test_fine_discriminator_is_for_vector_data_only(tiny_cfg):
     assert build_fine_discriminator(cfg.model, (2,)).features == cfg.model.fine_d_features > 0
     assert build_fine_discriminator(cfg.model, (1, 8, 8)) is None
     assert build_fine_discriminator(tiny_cfg("model.fine_d_features=0").model, (2,)) is None
+
+
+def test_mm_from_switches_g_to_mm_at_its_fraction(tiny_cfg, tmp_path):
+    """NS's loss -log D(G(z)) is positive and MM's log(1 - D(G(z))) negative: the sign of G's
+    loss shows which one each step used. Before the switch the run is the NS run, step for step."""
+    data = load_dataset(tiny_cfg().data, 0)
+    ns = fit_gan(tiny_cfg("train.loss=ns"), data, checkpoint_dir=tmp_path / "a").history["g_loss"]
+    switched = fit_gan(tiny_cfg("train.loss=ns", "train.mm_from=0.5"), data, checkpoint_dir=tmp_path / "b")
+    g_loss = switched.history["g_loss"]
+    assert g_loss[:15] == ns[:15] and all(v > 0 for v in g_loss[:15])
+    assert all(v < 0 for v in g_loss[15:]) and len(g_loss) == 30
+
+
+def test_mm_from_needs_the_ns_loss(tiny_cfg):
+    from gan_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.mm_from.*allowed with train.loss ns, or null"):
+        tiny_cfg("train.loss=mm", "train.mm_from=0.5")
