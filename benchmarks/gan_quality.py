@@ -66,13 +66,14 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         ("r1_hold", 0.0),
         ("r1_fall", None),
         ("mm_from", None),
+        ("fine_d_train_from", 0.0),
     ):
         if train[key] == neutral:
             del train[key]
     if model["fine_d_features"] == 0:  # no fine discriminator: its settings change nothing
         for key in ("fine_d_features", "fine_d_scale", "fine_d_hidden"):
             del model[key]
-        for key in ("fine_d_weight", "fine_d_from"):
+        for key in ("fine_d_weight", "fine_d_from", "fine_d_train_from"):
             del train[key]
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")

@@ -121,9 +121,12 @@ class TrainConfig(_Section):
     # then stays at r1_end (null = it falls until the last step).
     r1_fall: float | None = Field(None, gt=0.0, le=1.0)
     # The weight of the fine discriminator's loss in G's (model.fine_d_features), and the
-    # fraction of the run after which G sees it; it trains beside D from the start.
+    # fraction of the run after which G sees it.
     fine_d_weight: float = Field(0.1, ge=0.0, le=100.0)
     fine_d_from: float = Field(0.5, ge=0.0, le=1.0)
+    # The fraction of the run after which the fine D trains (beside D; at most fine_d_from):
+    # before G sees it, it only has to catch up with G, so starting it later saves its cost.
+    fine_d_train_from: float = Field(0.0, ge=0.0, le=1.0)
     # Exponential moving average of the generator's weights used for sampling (0 = off).
     ema: float = Field(0.999, ge=0.0, lt=1.0)
     # auto: fp32 (bf16 autocast was slower for these networks on an H200, BENCHMARKS.md) | fp32
@@ -151,6 +154,11 @@ class TrainConfig(_Section):
         if self.mm_from is not None and self.loss != "ns":
             raise ValueError(
                 f"train.mm_from ({self.mm_from}) switches G from ns to mm; allowed with train.loss ns, or null"
+            )
+        if self.fine_d_train_from > self.fine_d_from:
+            raise ValueError(
+                f"train.fine_d_train_from ({self.fine_d_train_from}) is after train.fine_d_from ({self.fine_d_from}), "
+                "so G would see an untrained fine discriminator; allowed: 0 to fine_d_from"
             )
         if self.k_end is not None and self.k_end < self.k:
             raise ValueError(

@@ -184,17 +184,18 @@ def gan_step(
     ema: float,
     amp: torch.dtype | None = None,
     fine_weight: float = 0.0,
+    fine_train: bool = True,
 ) -> torch.Tensor:
     """One iteration of Algorithm 1 (Goodfellow et al. 2014), each minibatch fresh from
     `real()` and `noise()`. Returns the diagnostics (DIAGNOSTICS order, on the device).
-    The fine discriminator, when the GAN has one, takes each D step on the same minibatches."""
+    The fine discriminator, when the GAN has one and `fine_train`, takes each D step on the same minibatches."""
     # (1) k times, update D: maximise log D(x) + log(1 - D(G(z))).
     for _ in range(k):
         x, z = real(), noise()
         with torch.no_grad(), _autocast(x.device, amp):
             fake = gan.G(z)
         d_loss, real_logits = discriminator_step(gan.D, gan.opt_d, x, fake, r1, amp)
-        if gan.D_fine is not None:
+        if gan.D_fine is not None and fine_train:
             discriminator_step(gan.D_fine, gan.opt_fine, x, fake, r1, amp)
     # (2) once, update G: minimise log(1 - D(G(z))) (mm), or maximise log D(G(z)) (ns).
     g_loss, fake_logits, grad_norm = generator_step(
@@ -377,6 +378,7 @@ class _Trainer:
                     ema=tc.ema,
                     amp=self.amp,
                     fine_weight=fine,
+                    fine_train=self.step >= tc.fine_d_train_from * tc.steps,
                 )
             )
             counts["d"] += k

@@ -292,6 +292,31 @@ def test_fine_discriminator_reaches_g_only_through_its_loss_from_its_start(tiny_
     assert "discriminator_fine" in load_checkpoint(tmp_path / "b" / CHECKPOINT_NAME)
 
 
+def test_fine_discriminator_trains_only_from_its_fraction(tiny_cfg, tmp_path):
+    """Before train.fine_d_train_from the fine D takes no step (its cost is saved); G's steps
+    are the same as when it trains from the start, since G sees it only from fine_d_from."""
+    data = load_dataset(tiny_cfg().data, 0)
+    full = fit_gan(tiny_cfg("train.fine_d_from=0.5"), data, checkpoint_dir=tmp_path / "a")
+    late = fit_gan(
+        tiny_cfg("train.fine_d_from=0.5", "train.fine_d_train_from=0.5"), data, checkpoint_dir=tmp_path / "b"
+    )
+
+    def adam_steps(run: str, opt: str) -> int:
+        state = load_checkpoint(tmp_path / run / CHECKPOINT_NAME)[opt]["state"]
+        return int(next(iter(state.values()))["step"])
+
+    assert adam_steps("a", "opt_fine") == adam_steps("a", "opt_d") == full.d_steps
+    assert 0 < adam_steps("b", "opt_fine") < adam_steps("b", "opt_d") == late.d_steps
+    assert late.history["g_loss"][:15] == full.history["g_loss"][:15]
+
+
+def test_fine_discriminator_must_train_before_g_sees_it(tiny_cfg):
+    from gan_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.fine_d_train_from \(0.6\) is after train.fine_d_from \(0.5\)"):
+        tiny_cfg("train.fine_d_from=0.5", "train.fine_d_train_from=0.6")
+
+
 def test_fine_discriminator_is_for_vector_data_only(tiny_cfg):
     from gan_core.models import build_fine_discriminator
 
