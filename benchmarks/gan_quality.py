@@ -74,7 +74,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
         for key in ("fine_d_features", "fine_d_scale", "fine_d_hidden"):
             del model[key]
         for key in ("fine_d_weight", "fine_d_from", "fine_d_train_from"):
-            del train[key]
+            train.pop(key, None)  # fine_d_train_from may be gone already (neutral)
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")
         del model["d_layers"]

@@ -31,6 +31,14 @@ def test_set_changes_the_fingerprint_only_when_it_changes_the_config(gan_quality
     # dataset, loss and seed are not part of it
 
 
+def test_without_the_fine_discriminator_its_settings_are_not_part_of_the_fingerprint(gan_quality):
+    plain = gan_quality.fingerprint(sets=("model.fine_d_features=0",))
+    assert plain != gan_quality.fingerprint()
+    for other in ("train.fine_d_train_from=0.25", "train.fine_d_weight=0.3", "model.fine_d_scale=12"):
+        assert gan_quality.fingerprint(sets=("model.fine_d_features=0", other)) == plain, other
+    assert gan_quality.fingerprint(sets=("train.fine_d_train_from=0.25",)) != gan_quality.fingerprint()
+
+
 @pytest.mark.parametrize(
     ("arg", "message"),
     [
