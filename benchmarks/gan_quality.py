@@ -8,6 +8,7 @@ JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-
     python benchmarks/gan_quality.py --paired NEW OLD            # per-seed JSD̂ differences of two recorded configs
                                                                  # (each CONFIG or CONFIG:LOSS, e.g. abc:mm abc:ns)
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
+    python benchmarks/gan_quality.py --data ring8 --other-seeds 0                # one dataset, the default loss only
 
 Seeds 0..--seeds-1 run with params.yaml's loss and seeds 0..--other-seeds-1 also with the other
 one. Each run trains with params.yaml's defaults (only data.name, train.loss and seed change) plus
@@ -286,6 +287,12 @@ def main() -> None:
         default=3,
         help="seeds 0..N-1 also run with the other loss (MM when params.yaml's train.loss is NS, else NS)",
     )
+    ap.add_argument(
+        "--data",
+        action="append",
+        choices=("ring8", "grid25"),
+        help="run only this dataset's seeds (repeatable; default both): one dataset's 10 seeds first",
+    )
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2)))
     ap.add_argument(
         "--set",
@@ -335,8 +342,14 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     loss = _config("ring8", None, 0, sets).train.loss  # params.yaml's: the reported one
     other = "ns" if loss == "mm" else "mm"
-    jobs = [(d, loss, s) for s in range(args.first_seed, args.seeds) for d in ("ring8", "grid25")]
-    jobs += [(d, other, s) for s in range(args.other_seeds) for d in ("ring8", "grid25")]
+    if args.other_seeds:
+        try:  # e.g. train.mm_from only applies to NS: say so before any run starts
+            _config("ring8", other, 0, sets)
+        except ConfigError as exc:
+            ap.error(f"--other-seeds {args.other_seeds} runs {other}: {exc}; use --other-seeds 0")
+    names = tuple(args.data or ("ring8", "grid25"))
+    jobs = [(d, loss, s) for s in range(args.first_seed, args.seeds) for d in names]
+    jobs += [(d, other, s) for s in range(args.other_seeds) for d in names]
     done = _done(current)
     jobs = [(*job, sets) for job in jobs if job not in done]  # resumable: runs already recorded are kept
     print(f"{len(jobs)} runs to do ({len(done)} recorded with config {current})", flush=True)
