@@ -49,10 +49,12 @@ def _config(name: str, loss: str | None, seed: int, sets: tuple[str, ...] = ()):
     return load_config(ROOT / "params.yaml", [*sets, *varied, "train.progress=false"])
 
 
-def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
-    """The model and training settings (today's defaults plus `sets` unless `cfg`), minus what a
-    row varies (dataset, loss, seed) and the display-only keys."""
-    cfg = cfg or _config("ring8", "ns", 0, sets)
+def fingerprint(cfg=None, sets: tuple[str, ...] = (), loss: str = "ns") -> str:
+    """The model and training settings (today's defaults plus `sets`, under `loss`, unless `cfg`),
+    minus what a row varies (dataset, loss, seed) and the display-only keys. Under MM,
+    `train.mm_from` changes nothing, so it is left out: the MM rows of a config that differs
+    only there are the same runs."""
+    cfg = cfg or _config("ring8", loss, 0, sets)
     train = cfg.train.model_dump(
         exclude={"loss", "progress", "checkpoint_every", "log_every", "sample_every", "jsd_every", "jsd_curve_n"}
     )
@@ -71,6 +73,8 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = ()) -> str:
     ):
         if train[key] == neutral:
             del train[key]
+    if cfg.train.loss == "mm":
+        train.pop("mm_from", None)
     if model["fine_d_features"] == 0:  # no fine discriminator: its settings change nothing
         for key in ("fine_d_features", "fine_d_scale", "fine_d_hidden"):
             del model[key]
@@ -121,16 +125,21 @@ def _rows() -> list[dict]:
     return [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()] if OUT.exists() else []
 
 
-def _done(current: str) -> set[tuple[str, str, int]]:
-    return {(r["data"], r["loss"], int(r["seed"])) for r in _rows() if r.get("config") == current}
+def _current(sets: tuple[str, ...] = ()) -> dict[str, str]:
+    """The fingerprint of today's defaults plus `sets`, per loss."""
+    return {loss: fingerprint(sets=sets, loss=loss) for loss in ("ns", "mm")}
+
+
+def _done(current: dict[str, str]) -> set[tuple[str, str, int]]:
+    return {(r["data"], r["loss"], int(r["seed"])) for r in _rows() if r.get("config") == current.get(r["loss"])}
 
 
 def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     import pandas as pd
 
     df = pd.DataFrame(_rows())
-    if not all_configs:
-        df = df[df["config"] == fingerprint(sets=sets)]
+    if not all_configs and not df.empty:
+        df = df[df["config"] == df["loss"].map(_current(sets))]
     if df.empty:
         return f"no runs recorded with {'these settings' if sets else 'the current defaults'}"
     if "layers" in df:  # rows from before the split name one depth for both networks
@@ -321,7 +330,7 @@ def main() -> None:
     if varied:
         ap.error(f"--set {varied[0]}: the sweep sets {', '.join(VARIED)} itself; allowed: any other params.yaml key")
     try:
-        current = fingerprint(sets=sets)  # validates the overrides before any run starts
+        current = _current(sets)  # validates the overrides before any run starts
     except ConfigError as exc:
         ap.error(str(exc))
     if args.summary:
@@ -342,17 +351,13 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     loss = _config("ring8", None, 0, sets).train.loss  # params.yaml's: the reported one
     other = "ns" if loss == "mm" else "mm"
-    if args.other_seeds:
-        try:  # e.g. train.mm_from only applies to NS: say so before any run starts
-            _config("ring8", other, 0, sets)
-        except ConfigError as exc:
-            ap.error(f"--other-seeds {args.other_seeds} runs {other}: {exc}; use --other-seeds 0")
     names = tuple(args.data or ("ring8", "grid25"))
     jobs = [(d, loss, s) for s in range(args.first_seed, args.seeds) for d in names]
     jobs += [(d, other, s) for s in range(args.other_seeds) for d in names]
     done = _done(current)
     jobs = [(*job, sets) for job in jobs if job not in done]  # resumable: runs already recorded are kept
-    print(f"{len(jobs)} runs to do ({len(done)} recorded with config {current})", flush=True)
+    configs = " / ".join(f"{v} ({k})" for k, v in current.items()) if current["ns"] != current["mm"] else current["ns"]
+    print(f"{len(jobs)} runs to do ({len(done)} recorded with config {configs})", flush=True)
     with ProcessPoolExecutor(args.workers) as pool:
         list(pool.map(one, jobs))
     print(summary(sets=sets))

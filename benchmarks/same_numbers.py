@@ -40,7 +40,7 @@ def main() -> None:
 
     if args.no_logit_bound:
         gan_core.jsd.LOGIT_BOUND = float("inf")
-    config = gan_quality.fingerprint(sets=tuple(args.sets))
+    config = gan_quality.fingerprint(sets=tuple(args.sets), loss=args.loss)
     recorded = [
         r
         for r in gan_quality._rows()

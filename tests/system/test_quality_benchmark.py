@@ -39,6 +39,21 @@ def test_without_the_fine_discriminator_its_settings_are_not_part_of_the_fingerp
     assert gan_quality.fingerprint(sets=("train.fine_d_train_from=0.25",)) != gan_quality.fingerprint()
 
 
+def test_mm_from_is_part_of_the_ns_fingerprint_only(gan_quality, monkeypatch):
+    """Under MM `train.mm_from` changes no step, so a config that differs only there shares its MM rows."""
+    switched = ("train.mm_from=0.1",)
+    assert gan_quality.fingerprint(sets=switched) != gan_quality.fingerprint()
+    assert gan_quality.fingerprint(sets=switched, loss="mm") == gan_quality.fingerprint(loss="mm")
+    current = gan_quality._current(switched)
+    rows = [
+        {"config": current["ns"], "data": "ring8", "loss": "ns", "seed": 0},
+        {"config": current["mm"], "data": "ring8", "loss": "mm", "seed": 0},
+        {"config": current["mm"], "data": "ring8", "loss": "ns", "seed": 1},  # the plain config's NS run
+    ]
+    monkeypatch.setattr(gan_quality, "_rows", lambda: rows)
+    assert gan_quality._done(current) == {("ring8", "ns", 0), ("ring8", "mm", 0)}
+
+
 @pytest.mark.parametrize(
     ("arg", "message"),
     [

@@ -330,15 +330,16 @@ def test_mm_from_switches_g_to_mm_at_its_fraction(tiny_cfg, tmp_path):
     """NS's loss -log D(G(z)) is positive and MM's log(1 - D(G(z))) negative: the sign of G's
     loss shows which one each step used. Before the switch the run is the NS run, step for step."""
     data = load_dataset(tiny_cfg().data, 0)
-    ns = fit_gan(tiny_cfg("train.loss=ns"), data, checkpoint_dir=tmp_path / "a").history["g_loss"]
+    ns = fit_gan(tiny_cfg("train.loss=ns", "train.mm_from=null"), data, checkpoint_dir=tmp_path / "a").history["g_loss"]
     switched = fit_gan(tiny_cfg("train.loss=ns", "train.mm_from=0.5"), data, checkpoint_dir=tmp_path / "b")
     g_loss = switched.history["g_loss"]
     assert g_loss[:15] == ns[:15] and all(v > 0 for v in g_loss[:15])
     assert all(v < 0 for v in g_loss[15:]) and len(g_loss) == 30
 
 
-def test_mm_from_needs_the_ns_loss(tiny_cfg):
-    from gan_core.errors import ConfigError
-
-    with pytest.raises(ConfigError, match=r"train.mm_from.*allowed with train.loss ns, or null"):
-        tiny_cfg("train.loss=mm", "train.mm_from=0.5")
+def test_mm_from_changes_nothing_under_the_mm_loss(tiny_cfg, tmp_path):
+    """`train.loss=mm` must work beside a default `mm_from`: MM throughout, the plain MM run step for step."""
+    data = load_dataset(tiny_cfg().data, 0)
+    mm = fit_gan(tiny_cfg("train.loss=mm", "train.mm_from=null"), data, checkpoint_dir=tmp_path / "a").history["g_loss"]
+    also = fit_gan(tiny_cfg("train.loss=mm", "train.mm_from=0.5"), data, checkpoint_dir=tmp_path / "b")
+    assert also.history["g_loss"] == mm and all(v < 0 for v in mm)
