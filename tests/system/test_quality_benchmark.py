@@ -25,10 +25,10 @@ def test_set_changes_the_fingerprint_only_when_it_changes_the_config(gan_quality
     assert gan_quality.fingerprint(sets=(f"train.r1={cfg.train.r1 + 0.1}",)) != default
     assert gan_quality.fingerprint(sets=(f"train.steps={cfg.train.steps}",)) == default  # the default value itself
     candidate = ("model.g_layers=5", "train.r1=0.5")
-    assert gan_quality.fingerprint(sets=candidate) == gan_quality.fingerprint(
-        gan_quality._config("grid25", "mm", 7, candidate)
-    )
-    # dataset, loss and seed are not part of it
+    for loss in ("ns", "mm"):  # dataset and seed are not part of it
+        assert gan_quality.fingerprint(sets=candidate, loss=loss) == gan_quality.fingerprint(
+            gan_quality._config("grid25", loss, 7, candidate)
+        )
 
 
 def test_without_the_fine_discriminator_its_settings_are_not_part_of_the_fingerprint(gan_quality):
@@ -41,9 +41,9 @@ def test_without_the_fine_discriminator_its_settings_are_not_part_of_the_fingerp
 
 def test_mm_from_is_part_of_the_ns_fingerprint_only(gan_quality, monkeypatch):
     """Under MM `train.mm_from` changes no step, so a config that differs only there shares its MM rows."""
-    switched = ("train.mm_from=0.1",)
-    assert gan_quality.fingerprint(sets=switched) != gan_quality.fingerprint()
-    assert gan_quality.fingerprint(sets=switched, loss="mm") == gan_quality.fingerprint(loss="mm")
+    switched, plain = ("train.mm_from=0.3",), ("train.mm_from=null",)
+    assert gan_quality.fingerprint(sets=switched) != gan_quality.fingerprint(sets=plain)
+    assert gan_quality.fingerprint(sets=switched, loss="mm") == gan_quality.fingerprint(sets=plain, loss="mm")
     current = gan_quality._current(switched)
     rows = [
         {"config": current["ns"], "data": "ring8", "loss": "ns", "seed": 0},
