@@ -73,6 +73,8 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = (), loss: str = "ns") -> str:
     ):
         if train[key] == neutral:
             del train[key]
+    if model["g_noise"] == 0.0:
+        del model["g_noise"]
     if cfg.train.loss == "mm":
         train.pop("mm_from", None)
     if model["fine_d_features"] == 0:  # no fine discriminator: its settings change nothing

@@ -60,6 +60,9 @@ class ModelConfig(_Section):
     # grid25 modes on some seeds (BENCHMARKS.md).
     hidden: int = Field(256, ge=4, le=8192)
     g_layers: int = Field(4, ge=1, le=16)
+    # Vector data: the initial std (in units of the data's std) of learned Gaussian noise added
+    # to G's output, one scale per dimension (0 = none; image data has none).
+    g_noise: float = Field(0.0, ge=0.0, le=10.0)
     d_layers: int = Field(3, ge=1, le=16)
     # Base channel count of the DCGAN-style pair used for image data.
     channels: int = Field(64, ge=4, le=1024)

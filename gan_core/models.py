@@ -38,15 +38,27 @@ class _Standardised(nn.Module):
 
 
 class MLPGenerator(_Standardised):
-    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded)."""
+    """z (n, z_dim) → x (n, d): ReLU MLP with a linear output (the data is unbounded).
 
-    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int):
+    With `noise` > 0 the output also carries learned Gaussian noise (PresGAN, Dieng et al.
+    2019): x = MLP(z) + s ⊙ ε in standardised units, s learned per dimension from `noise`. A
+    piecewise-linear MLP makes a mode's density out of folded pieces of z-space (cores denser
+    than a Gaussian's); the noise term smooths it. ε is the last d entries of the input, so
+    `z_dim` is the latent width plus d and a sample stays a function of its input."""
+
+    def __init__(self, z_dim: int, out_dim: int, hidden: int, layers: int, noise: float = 0.0):
         super().__init__(out_dim)
-        self.z_dim = z_dim
+        self.noise_dims = out_dim if noise > 0 else 0
+        self.z_dim = z_dim + self.noise_dims
         self.net = _mlp(z_dim, out_dim, hidden, layers, nn.ReLU)
+        if self.noise_dims:
+            self.log_noise = nn.Parameter(torch.full((out_dim,), math.log(noise)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z) * self.data_std + self.data_mean
+        if not self.noise_dims:
+            return self.net(z) * self.data_std + self.data_mean
+        z, eps = z[:, : -self.noise_dims], z[:, -self.noise_dims :]
+        return (self.net(z) + self.log_noise.exp() * eps) * self.data_std + self.data_mean
 
 
 class MLPDiscriminator(_Standardised):
@@ -131,7 +143,10 @@ def build_models(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Mo
     if len(sample_shape) == 3:
         return ConvGenerator(cfg.z_dim, sample_shape, cfg.channels), ConvDiscriminator(sample_shape, cfg.channels)
     (dim,) = sample_shape
-    return MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers), MLPDiscriminator(dim, cfg.hidden, cfg.d_layers)
+    return (
+        MLPGenerator(cfg.z_dim, dim, cfg.hidden, cfg.g_layers, cfg.g_noise),
+        MLPDiscriminator(dim, cfg.hidden, cfg.d_layers),
+    )
 
 
 def build_fine_discriminator(cfg: ModelConfig, sample_shape: tuple[int, ...]) -> MLPDiscriminator | None:

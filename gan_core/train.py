@@ -266,7 +266,7 @@ class _Trainer:
             self.gan.opt_fine = torch.optim.Adam(D_fine.parameters(), lr=self.tc.lr_d, betas=betas, fused=True)
         # Data pre-placed on the device (above); one device generator drives minibatches and noise.
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
-        self.fixed_z = torch.randn(N_FIXED_NOISE, cfg.model.z_dim, generator=self.rng, device=self.device)
+        self.fixed_z = torch.randn(N_FIXED_NOISE, G.z_dim, generator=self.rng, device=self.device)
         self.history: dict[str, list[float]] = {k: [] for k in ("step", *DIAGNOSTICS)}
         self.step = 0
         self.resumed_from: int | None = None
@@ -333,7 +333,7 @@ class _Trainer:
         return self.real[torch.randint(len(self.real), (self.tc.batch_size,), generator=self.rng, device=self.device)]
 
     def _noise(self) -> torch.Tensor:
-        return torch.randn(self.tc.batch_size, self.cfg.model.z_dim, generator=self.rng, device=self.device)
+        return torch.randn(self.tc.batch_size, self.gan.G.z_dim, generator=self.rng, device=self.device)
 
     def _flush(self, rows: list[torch.Tensor], first_step: int) -> None:
         """One host sync for a batch of steps; detect divergence at the exact step."""
