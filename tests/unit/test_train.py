@@ -343,3 +343,40 @@ def test_mm_from_changes_nothing_under_the_mm_loss(tiny_cfg, tmp_path):
     mm = fit_gan(tiny_cfg("train.loss=mm", "train.mm_from=null"), data, checkpoint_dir=tmp_path / "a").history["g_loss"]
     also = fit_gan(tiny_cfg("train.loss=mm", "train.mm_from=0.5"), data, checkpoint_dir=tmp_path / "b")
     assert also.history["g_loss"] == mm and all(v < 0 for v in mm)
+
+
+def test_generator_output_noise_is_learned_and_drawn_from_the_latent(tiny_cfg, tmp_path):
+    """model.g_noise: the last d latent entries are the output noise ε, scaled by a learned s
+    (so a sample stays a function of z); training moves s; the run resumes and reloads exactly."""
+    from gan_core.checkpoint import load_generator, save_generator
+    from gan_core.models import build_models
+
+    cfg = tiny_cfg("model.g_noise=0.5")
+    G, _ = build_models(cfg.model, (2,))
+    assert G.z_dim == cfg.model.z_dim + 2 and torch.allclose(G.log_noise.exp(), torch.tensor([0.5, 0.5]))
+    z = torch.randn(4000, G.z_dim)
+    moved = z.clone()
+    moved[:, -2:] += 1.0  # ε one unit further: x moves by exactly s (data std 1 here)
+    assert torch.allclose(G(moved) - G(z), torch.full((4000, 2), 0.5), atol=1e-5)
+
+    data = load_dataset(cfg.data, cfg.seed)
+    straight = fit_gan(cfg, data, checkpoint_dir=tmp_path / "a")
+    assert not torch.allclose(straight.generator.log_noise.exp(), torch.tensor([0.5, 0.5]))
+    with pytest.raises(_Interrupt):
+        fit_gan(cfg, data, checkpoint_dir=tmp_path / "b", callbacks=[_StopAt(25)])
+    resumed = fit_gan(cfg, data, checkpoint_dir=tmp_path / "b")
+    assert resumed.history == straight.history
+    assert np.array_equal(sample(straight.generator, 50, seed=3), sample(resumed.generator, 50, seed=3))
+    path = save_generator(tmp_path / "g.pt", resumed.generator, resumed.config, (2,), resumed.identity)
+    reloaded, _ = load_generator(path)
+    assert reloaded.z_dim == G.z_dim
+    assert np.array_equal(sample(reloaded, 50, seed=3), sample(resumed.generator, 50, seed=3))
+
+
+def test_generator_output_noise_is_off_by_default_and_for_images(tiny_cfg):
+    from gan_core.models import build_models
+
+    G, _ = build_models(tiny_cfg().model, (2,))
+    assert G.z_dim == tiny_cfg().model.z_dim and not hasattr(G, "log_noise")
+    G, _ = build_models(tiny_cfg("model.g_noise=0.5").model, (1, 8, 8))
+    assert G.z_dim == tiny_cfg().model.z_dim
