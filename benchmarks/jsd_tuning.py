@@ -81,6 +81,11 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
         "seed": cfg.seed,
         **changed,
         **eval_row(metrics),
+        **(
+            {"g_noise_learned": [round(v, 4) for v in result.generator.log_noise.exp().tolist()]}
+            if hasattr(result.generator, "log_noise")
+            else {}
+        ),
         "curve_n4000": curve.points,
         **({"modes_curve": curve.modes} if curve.modes else {}),
         "seconds": round(seconds),
@@ -103,6 +108,7 @@ def summary() -> str:
         "seed",
         *EVAL_KEYS,
         "jsd_corrected_n_per_side",
+        "g_noise_learned",
         "curve_n4000",
         "modes_curve",
         "seconds",
