@@ -5,7 +5,7 @@ identity; `torch.load(..., weights_only=True)` reads it) and the `gan_core` pack
 rebuilds the network from the config. Loading it runs no unpickling:
 
     model = mlflow.pyfunc.load_model("models:/gan-generator-ring8/1")
-    samples = model.predict(np.random.randn(1000, z_dim).astype(np.float32))
+    samples = model.predict(np.random.randn(1000, z_dim).astype(np.float32))  # z_dim: see README
 
 Without MLflow: download `generator/artifacts/generator.pt` and call
 `gan_core.checkpoint.load_generator(path)`.
@@ -30,6 +30,9 @@ class GeneratorModel(PythonModel):
         import torch
 
         z = torch.as_tensor(np.asarray(model_input, dtype=np.float32))
+        width = self.generator.z_dim  # model.z_dim, plus the data's dimension under model.g_noise
+        if z.ndim != 2 or z.shape[1] != width:
+            raise ValueError(f"model_input: latent vectors of shape (n, {width}) are allowed, got {tuple(z.shape)}")
         with torch.no_grad():
             return self.generator(z).numpy()
 

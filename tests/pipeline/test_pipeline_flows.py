@@ -245,3 +245,16 @@ def test_params_yaml_is_read_once_per_run(prefect_backend, project, monkeypatch)
     assert json.loads((root / "metrics" / "eval.json").read_text())["jsd"] >= 0.0
     run_id = json.loads((root / "models" / "run.json").read_text())["mlflow_run_id"]
     assert MlflowClient(uri).get_run(run_id).data.params["seed"] == "1"  # the override reached every stage
+
+
+def test_registered_generator_refuses_latents_of_the_wrong_width(tiny_cfg):
+    """One line naming the input and the allowed shape, not a matrix-size error from torch."""
+    from gan_core.models import build_models
+    from tasks.generator_model import GeneratorModel
+
+    model = GeneratorModel()
+    model.generator, _ = build_models(tiny_cfg("model.g_noise=0.1").model, (2,))
+    assert model.predict(None, np.zeros((3, 6), dtype=np.float32)).shape == (3, 2)  # z_dim 4 + 2 noise entries
+    for bad in (np.zeros((3, 4)), np.zeros(6)):
+        with pytest.raises(ValueError, match=r"model_input: latent vectors of shape \(n, 6\)"):
+            model.predict(None, bad)
