@@ -74,6 +74,8 @@ def evaluate_gan(generator: nn.Module, data: Dataset, cfg: Config) -> Evaluation
     if data.mixture is not None:
         metrics.update(mode_metrics(shown, data.mixture).as_dict())
         metrics.update(mode_shape(fake, data.mixture).as_dict())  # on the n_jsd samples: per-mode covariances need many
+    if hasattr(generator, "log_noise"):  # model.g_noise: the learned output-noise std, in the data's units
+        metrics["g_noise_std"] = float((generator.log_noise.exp() * generator.data_std).mean())
     if data.train_labels is not None and data.name == "digits":
         classifier = train_digit_classifier(data.train, data.train_labels, seed=cfg.seed)
         metrics.update(digit_metrics(classifier, data.heldout, fake))

@@ -349,6 +349,7 @@ def test_generator_output_noise_is_learned_and_drawn_from_the_latent(tiny_cfg, t
     """model.g_noise: the last d latent entries are the output noise ε, scaled by a learned s
     (so a sample stays a function of z); training moves s; the run resumes and reloads exactly."""
     from gan_core.checkpoint import load_generator, save_generator
+    from gan_core.evaluate import evaluate_gan
     from gan_core.models import build_models
 
     cfg = tiny_cfg("model.g_noise=0.5")
@@ -371,6 +372,8 @@ def test_generator_output_noise_is_learned_and_drawn_from_the_latent(tiny_cfg, t
     reloaded, _ = load_generator(path)
     assert reloaded.z_dim == G.z_dim
     assert np.array_equal(sample(reloaded, 50, seed=3), sample(resumed.generator, 50, seed=3))
+    learned = (resumed.generator.log_noise.exp() * resumed.generator.data_std).mean().item()
+    assert evaluate_gan(resumed.generator, data, cfg).metrics["g_noise_std"] == pytest.approx(learned)
 
 
 def test_generator_output_noise_is_off_by_default_and_for_images(tiny_cfg):
