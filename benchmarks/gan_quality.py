@@ -70,6 +70,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = (), loss: str = "ns") -> str:
         ("r1_fall", None),
         ("mm_from", None),
         ("fine_d_train_from", 0.0),
+        ("fine_d_r1", 1.0),
     ):
         if train[key] == neutral:
             del train[key]
@@ -80,8 +81,8 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = (), loss: str = "ns") -> str:
     if model["fine_d_features"] == 0:  # no fine discriminator: its settings change nothing
         for key in ("fine_d_features", "fine_d_scale", "fine_d_hidden"):
             del model[key]
-        for key in ("fine_d_weight", "fine_d_from", "fine_d_train_from"):
-            train.pop(key, None)  # fine_d_train_from may be gone already (neutral)
+        for key in ("fine_d_weight", "fine_d_from", "fine_d_train_from", "fine_d_r1"):
+            train.pop(key, None)  # fine_d_train_from and fine_d_r1 may be gone already (neutral)
     if model["g_layers"] == model["d_layers"]:  # as before the depths were split: same runs, same rows
         model["layers"] = model.pop("g_layers")
         del model["d_layers"]

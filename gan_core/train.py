@@ -185,10 +185,12 @@ def gan_step(
     amp: torch.dtype | None = None,
     fine_weight: float = 0.0,
     fine_train: bool = True,
+    fine_r1: float | None = None,
 ) -> torch.Tensor:
     """One iteration of Algorithm 1 (Goodfellow et al. 2014), each minibatch fresh from
     `real()` and `noise()`. Returns the diagnostics (DIAGNOSTICS order, on the device).
-    The fine discriminator, when the GAN has one and `fine_train`, takes each D step on the same minibatches."""
+    The fine discriminator, when the GAN has one and `fine_train`, takes each D step on the same
+    minibatches, with R1 weight `fine_r1` (None = `r1`)."""
     # (1) k times, update D: maximise log D(x) + log(1 - D(G(z))).
     for _ in range(k):
         x, z = real(), noise()
@@ -196,7 +198,7 @@ def gan_step(
             fake = gan.G(z)
         d_loss, real_logits = discriminator_step(gan.D, gan.opt_d, x, fake, r1, amp)
         if gan.D_fine is not None and fine_train:
-            discriminator_step(gan.D_fine, gan.opt_fine, x, fake, r1, amp)
+            discriminator_step(gan.D_fine, gan.opt_fine, x, fake, r1 if fine_r1 is None else fine_r1, amp)
     # (2) once, update G: minimise log(1 - D(G(z))) (mm), or maximise log D(G(z)) (ns).
     g_loss, fake_logits, grad_norm = generator_step(
         gan.G, gan.D, gan.opt_g, noise(), loss, amp, fine=gan.D_fine, fine_weight=fine_weight
@@ -379,6 +381,7 @@ class _Trainer:
                     amp=self.amp,
                     fine_weight=fine,
                     fine_train=self.step >= tc.fine_d_train_from * tc.steps,
+                    fine_r1=r1 * tc.fine_d_r1,
                 )
             )
             counts["d"] += k

@@ -310,6 +310,27 @@ def test_fine_discriminator_trains_only_from_its_fraction(tiny_cfg, tmp_path):
     assert late.history["g_loss"][:15] == full.history["g_loss"][:15]
 
 
+def test_fine_discriminator_r1_is_a_fraction_of_ds(tiny_cfg, tmp_path):
+    """train.fine_d_r1 scales the fine D's penalty only: while G does not see the fine D (here
+    never) D's and G's steps are those of the same run at the full penalty, and the fine D's
+    weights are not (the penalty reaches it, and D's does not)."""
+    data = load_dataset(tiny_cfg().data, 0)
+    base = ("train.fine_d_from=1.0", "train.r1=1.0", "train.r1_end=null")
+    full = fit_gan(tiny_cfg(*base), data, checkpoint_dir=tmp_path / "a")
+    free = fit_gan(tiny_cfg(*base, "train.fine_d_r1=0"), data, checkpoint_dir=tmp_path / "b")
+    no_r1 = fit_gan(tiny_cfg("train.fine_d_from=1.0", "train.r1=0"), data, checkpoint_dir=tmp_path / "c")
+    assert free.history == full.history != no_r1.history
+
+    def weights(run: str, part: str) -> list[torch.Tensor]:
+        state = load_checkpoint(tmp_path / run / CHECKPOINT_NAME)[part]
+        return [v for k, v in state.items() if k.endswith("weight")]
+
+    assert all(torch.equal(a, b) for a, b in zip(weights("a", "discriminator"), weights("b", "discriminator")))
+    assert not all(
+        torch.equal(a, b) for a, b in zip(weights("a", "discriminator_fine"), weights("b", "discriminator_fine"))
+    )
+
+
 def test_fine_discriminator_must_train_before_g_sees_it(tiny_cfg):
     from gan_core.errors import ConfigError
 
