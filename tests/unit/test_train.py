@@ -315,7 +315,7 @@ def test_fine_discriminator_r1_is_a_fraction_of_ds(tiny_cfg, tmp_path):
     never) D's and G's steps are those of the same run at the full penalty, and the fine D's
     weights are not (the penalty reaches it, and D's does not)."""
     data = load_dataset(tiny_cfg().data, 0)
-    base = ("train.fine_d_from=1.0", "train.r1=1.0", "train.r1_end=null")
+    base = ("train.fine_d_from=1.0", "train.fine_d_r1=1", "train.r1=1.0", "train.r1_end=null")
     full = fit_gan(tiny_cfg(*base), data, checkpoint_dir=tmp_path / "a")
     free = fit_gan(tiny_cfg(*base, "train.fine_d_r1=0"), data, checkpoint_dir=tmp_path / "b")
     no_r1 = fit_gan(tiny_cfg("train.fine_d_from=1.0", "train.r1=0"), data, checkpoint_dir=tmp_path / "c")
