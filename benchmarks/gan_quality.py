@@ -71,6 +71,7 @@ def fingerprint(cfg=None, sets: tuple[str, ...] = (), loss: str = "ns") -> str:
         ("mm_from", None),
         ("fine_d_train_from", 0.0),
         ("fine_d_r1", 1.0),
+        ("r1_every", 1),
     ):
         if train[key] == neutral:
             del train[key]

@@ -125,6 +125,10 @@ class TrainConfig(_Section):
     # With r1_end: the fraction of the run over which R1 falls from r1 to r1_end after the hold,
     # then stays at r1_end (null = it falls until the last step).
     r1_fall: float | None = Field(None, gt=0.0, le=1.0)
+    # Lazy R1 (Karras et al. 2020): the penalty (D's and the fine D's) only on the D steps of
+    # every this-many generator steps, at this many times the weight: the same penalty on
+    # average for a fraction of its double-backward passes, the dearest part of a D step.
+    r1_every: int = Field(1, ge=1, le=64)
     # The weight of the fine discriminator's loss in G's (model.fine_d_features), and the
     # fraction of the run after which G sees it.
     fine_d_weight: float = Field(0.1, ge=0.0, le=100.0)

@@ -367,6 +367,7 @@ class _Trainer:
         while self.step < tc.steps:
             self._set_lr()
             k, r1 = self._k(), r1_weight(self.step, tc)
+            r1 = r1 * tc.r1_every if self.step % tc.r1_every == 0 else 0.0  # lazy R1: same mean, fewer passes
             fine = tc.fine_d_weight if self.step >= tc.fine_d_from * tc.steps else 0.0
             loss = "mm" if tc.mm_from is not None and self.step >= tc.mm_from * tc.steps else tc.loss
             rows.append(

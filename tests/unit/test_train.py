@@ -278,6 +278,29 @@ def test_r1_holds_then_moves_log_linearly_to_its_end(tiny_cfg):
     assert abs(r1_weight(60, tc) - 0.001) < 1e-12 and abs(r1_weight(99, tc) - 0.001) < 1e-12
 
 
+def test_lazy_r1_penalises_every_nth_step_at_n_times_the_weight(tiny_cfg, monkeypatch):
+    """train.r1_every=4: D's and the fine D's penalties only on the D steps of steps 0, 4, 8, …
+    at 4× the weight (the fine D's still its fraction of D's), so each one's mean is unchanged."""
+    import gan_core.train as train_mod
+
+    seen: list[tuple[str, float]] = []
+    step = train_mod.discriminator_step
+
+    def recording(D, opt, x, fake, r1=0.0, amp=None):
+        seen.append(("fine" if D.features else "D", r1))
+        return step(D, opt, x, fake, r1, amp)
+
+    monkeypatch.setattr(train_mod, "discriminator_step", recording)
+    lazy = ("train.r1=0.5", "train.r1_end=null", "train.fine_d_r1=0.1", "train.r1_every=4")
+    cfg = tiny_cfg("train.steps=12", "train.k=1", "train.k_end=null", *lazy)
+    fit_gan(cfg, load_dataset(cfg.data, 0))
+    d = [r1 for who, r1 in seen if who == "D"]
+    fine = [r1 for who, r1 in seen if who == "fine"]
+    assert d == [2.0, 0.0, 0.0, 0.0] * 3
+    assert fine == pytest.approx([0.2, 0.0, 0.0, 0.0] * 3)
+    assert sum(d) / len(d) == 0.5
+
+
 def test_fine_discriminator_reaches_g_only_through_its_loss_from_its_start(tiny_cfg, tmp_path):
     """The fine D trains beside D from the start, but G's steps change only once G sees it:
     before `fine_d_from` (here never) the run is the one without it, step for step."""
