@@ -7,6 +7,11 @@ field with the recorded row of the same config fingerprint, data, loss and seed.
 `--no-logit-bound` scores the estimator's critic without its ±10 logit bound, as the code did
 before the bound was added, so rows recorded before it compare exactly. The new row (and a
 sha256 of the generator's weights) goes to benchmarks/results/same_numbers.jsonl.
+
+    python benchmarks/same_numbers.py --hash models/generator.pt
+
+prints the same sha256 of a saved generator (e.g. the one `make run` wrote) without training,
+to compare with a recorded `generator_sha256`: the flow and this script trained the same weights.
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ OUT = ROOT / "benchmarks" / "results" / "same_numbers.jsonl"
 COMPARED = tuple(k for k in EVAL_KEYS if k != "eval_seconds")  # every recorded number but the timing
 
 
+def generator_sha256(generator) -> str:
+    h = hashlib.sha256()
+    for name, v in generator.state_dict().items():
+        h.update(name.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
@@ -34,7 +47,13 @@ def main() -> None:
     ap.add_argument("--loss", default="ns")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-logit-bound", action="store_true")
+    ap.add_argument("--hash", metavar="GENERATOR", help="print the sha256 of a saved generator and stop")
     args = ap.parse_args()
+    if args.hash:
+        from gan_core.checkpoint import load_generator
+
+        print(generator_sha256(load_generator(args.hash, map_location="cpu")[0]))
+        return
     import gan_core.jsd
     import gan_core.train
 
@@ -53,11 +72,7 @@ def main() -> None:
 
     def fit_and_hash(*a, **k):
         result = fit(*a, **k)
-        h = hashlib.sha256()
-        for name, v in result.generator.state_dict().items():
-            h.update(name.encode())
-            h.update(v.detach().cpu().contiguous().numpy().tobytes())
-        digest["generator_sha256"] = h.hexdigest()
+        digest["generator_sha256"] = generator_sha256(result.generator)
         return result
 
     gan_core.train.fit_gan = fit_and_hash
