@@ -51,8 +51,12 @@ def main() -> None:
     args = ap.parse_args()
     if args.hash:
         from gan_core.checkpoint import load_generator
+        from gan_core.errors import CheckpointError
 
-        print(generator_sha256(load_generator(args.hash, map_location="cpu")[0]))
+        try:
+            print(generator_sha256(load_generator(args.hash, map_location="cpu")[0]))
+        except CheckpointError as exc:
+            sys.exit(f"error: {exc}")
         return
     import gan_core.jsd
     import gan_core.train
