@@ -16,6 +16,7 @@ TINY: dict[str, object] = {
     "data.n_train": 2000,
     "data.n_heldout": 1000,
     "model.hidden": 32,
+    "model.fine_d_hidden": 32,
     "model.g_layers": 2,
     "model.d_layers": 2,
     "model.z_dim": 4,

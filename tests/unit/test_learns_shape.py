@@ -39,6 +39,7 @@ def learned():
             "train.ema=0.99",
             "train.r1=0",
             "model.hidden=64",
+            "model.fine_d_hidden=null",  # as wide as D, as when this test was measured
             "model.g_layers=2",
             "model.d_layers=2",
             "model.z_dim=4",

@@ -367,6 +367,19 @@ def test_fine_discriminator_is_for_vector_data_only(tiny_cfg):
     assert build_fine_discriminator(tiny_cfg("model.fine_d_features=0").model, (2,)) is None
 
 
+def test_fine_discriminator_width_is_its_own_or_ds(tiny_cfg):
+    """model.fine_d_hidden sets the fine D's width apart from D's (the default is narrower);
+    null makes it as wide as D."""
+    from gan_core.models import build_fine_discriminator
+
+    def widths(cfg):
+        net = build_fine_discriminator(cfg.model, (2,))
+        return {m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)} - {1}
+
+    assert widths(tiny_cfg("model.fine_d_hidden=24")) == {24}
+    assert widths(tiny_cfg("model.hidden=40", "model.fine_d_hidden=null")) == {40}
+
+
 def test_mm_from_switches_g_to_mm_at_its_fraction(tiny_cfg, tmp_path):
     """NS's loss -log D(G(z)) is positive and MM's log(1 - D(G(z))) negative: the sign of G's
     loss shows which one each step used. Before the switch the run is the NS run, step for step."""
