@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from rows import eval_row  # noqa: E402
+from rows import estimator, eval_row, held_out  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 
@@ -134,18 +134,26 @@ def _current(sets: tuple[str, ...] = ()) -> dict[str, str]:
     return {loss: fingerprint(sets=sets, loss=loss) for loss in ("ns", "mm")}
 
 
+ESTIMATOR = "all samples"  # today's point estimate (rows.estimator): a run recorded under another is rerun
+
+
 def _done(current: dict[str, str]) -> set[tuple[str, str, int]]:
-    return {(r["data"], r["loss"], int(r["seed"])) for r in _rows() if r.get("config") == current.get(r["loss"])}
+    return {
+        (r["data"], r["loss"], int(r["seed"]))
+        for r in _rows()
+        if r.get("config") == current.get(r["loss"]) and estimator(r) == ESTIMATOR
+    }
 
 
 def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     import pandas as pd
 
-    df = pd.DataFrame(_rows())
+    rows = _rows()
+    df = pd.DataFrame([{**r, "estimator": estimator(r), "jsd_held_out": held_out(r)} for r in rows if "jsd" in r])
     if not all_configs and not df.empty:
-        df = df[df["config"] == df["loss"].map(_current(sets))]
+        df = df[(df["config"] == df["loss"].map(_current(sets))) & (df["estimator"] == ESTIMATOR)]
     if df.empty:
-        return f"no runs recorded with {'these settings' if sets else 'the current defaults'}"
+        return f"no runs recorded with {'these settings' if sets else 'the current defaults'} and today's estimator"
     if "layers" in df:  # rows from before the split name one depth for both networks
         for side in ("g_layers", "d_layers"):
             df[side] = df[side].fillna(df["layers"]).astype(int) if side in df else df["layers"]
@@ -160,10 +168,11 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     ):
         if col not in df:  # rows from before JSD̂ was recorded
             df[col] = float("nan")
-    agg = df.groupby(["config", "data", "loss"]).agg(
+    agg = df.groupby(["config", "estimator", "data", "loss"]).agg(
         runs=("seed", "count"),
         jsd_mean=("jsd", "mean"),
         jsd_worst=("jsd", "max"),
+        held_out_mean=("jsd_held_out", "mean"),
         ci_low_mean=("jsd_ci_low", "mean"),
         ci_high_mean=("jsd_ci_high", "mean"),
         modes_mean=("modes_covered", "mean"),
@@ -178,13 +187,15 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
         drs_acceptance=("correction_acceptance", "mean"),
         train_s=("train_seconds", "mean"),
     )
-    per_seed = df.sort_values(["config", "data", "loss", "seed"])[
+    per_seed = df.sort_values(["config", "estimator", "data", "loss", "seed"])[
         [
             "config",
+            "estimator",
             "data",
             "loss",
             "seed",
             "jsd",
+            "jsd_held_out",
             "jsd_ci_low",
             "jsd_ci_high",
             "modes_covered",
@@ -209,8 +220,8 @@ def _floor_table() -> str:
     if not rows:
         return "floor: not measured (python benchmarks/gan_quality.py --floor)"
     df = (
-        pd.DataFrame(rows)
-        .groupby("data")
+        pd.DataFrame([{**r, "estimator": estimator(r)} for r in rows])
+        .groupby(["estimator", "data"])
         .agg(
             runs=("seed", "count"),
             floor_jsd_mean=("jsd", "mean"),
@@ -243,6 +254,7 @@ def floor(seeds: int) -> None:
                 "seed": seed,
                 "n": n,
                 "jsd": round(est.nats, 4),
+                "jsd_held_out": round(est.as_dict()["jsd_held_out"], 4),
                 "jsd_ci_low": round(est.ci_low, 4),
                 "jsd_ci_high": round(est.ci_high, 4),
                 "date": time.strftime("%Y-%m-%d"),
@@ -265,16 +277,22 @@ def paired(new: str, old: str) -> str:
     import numpy as np
 
     sides = {_side(new): new, _side(old): old}
+    rows = [r for r in _rows() if (r.get("config"), r.get("loss", "ns")) in sides and "jsd" in r]
+    # Rows under different estimators compare by the held-out value, the one both have.
+    same = len({estimator(r) for r in rows}) == 1
     jsd: dict[tuple[str, str, int], tuple[float, int, int]] = {
         (sides[r["config"], r.get("loss", "ns")], r["data"], r["seed"]): (
-            r["jsd"],
+            r["jsd"] if same else held_out(r),
             r["modes_covered"],
             r["modes_total"],
         )
-        for r in _rows()
-        if (r.get("config"), r.get("loss", "ns")) in sides and "jsd" in r
+        for r in sorted(rows, key=lambda r: estimator(r) == ESTIMATOR)  # today's estimator's row last: it wins
     }
-    lines = [f"JSD̂ per seed, {new} − {old}" + ("" if ":" in new + old else " (NS)")]
+    lines = [
+        f"JSD̂ per seed, {new} − {old}"
+        + ("" if ":" in new + old else " (NS)")
+        + ("" if same else " (held-out values: the rows are of different estimators)")
+    ]
     for data in ("ring8", "grid25"):
         seeds = sorted(s for c, d, s in jsd if c == new and d == data and (old, data, s) in jsd)
         full = [s for s in seeds if jsd[new, data, s][1] == jsd[new, data, s][2] == jsd[old, data, s][1]]

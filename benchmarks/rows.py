@@ -13,6 +13,7 @@ EVAL_KEYS = (  # the evaluation's numbers a benchmark row records (metrics/eval.
     "jsd_ci_low",
     "jsd_ci_high",
     "jsd_lower_bound",
+    "jsd_held_out",
     "modes_covered",
     "modes_total",
     "high_quality_fraction",
@@ -27,6 +28,17 @@ EVAL_KEYS = (  # the evaluation's numbers a benchmark row records (metrics/eval.
     "mode_var_min_corrected",
     "eval_seconds",
 )
+
+
+def estimator(row: dict) -> str:
+    """Which point estimate a row's `jsd` is: rows from before 2026-12-06 carry no
+    `jsd_held_out`, and their `jsd` is the held-out value (gan_core/jsd.py's docstring)."""
+    return "all samples" if "jsd_held_out" in row else "held-out"
+
+
+def held_out(row: dict) -> float:
+    """The critic's held-out value, the one quantity every row has, whichever its estimator."""
+    return row.get("jsd_held_out", row["jsd"])
 
 
 def eval_row(metrics: dict) -> dict:

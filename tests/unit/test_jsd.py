@@ -179,6 +179,34 @@ def test_interval_reaches_up_to_the_in_sample_value_of_the_critic():
     assert est.in_sample is not None and est.ci_high >= max(est.unclipped, est.in_sample)
 
 
+def test_the_estimate_is_the_critics_value_on_all_samples():
+    """Held-out and fitted samples pooled (module docstring): with equal sides the held-out
+    value weighs 30 %, the in-sample value 70 %; the interval holds the estimate and the
+    held-out value, and the one-sided bound stays the held-out one's."""
+    est = estimate_jsd(*_samples("grid25_shift_1std", 4000), **FAST)
+    assert est.held_out is not None and est.in_sample is not None
+    assert est.unclipped == pytest.approx(0.3 * est.held_out + 0.7 * est.in_sample, abs=1e-9)
+    assert est.ci_low <= min(est.nats, est.held_out) and max(est.nats, est.held_out, est.in_sample) <= est.ci_high
+    assert est.lower_bound == pytest.approx(est.held_out - 1.6449 * est.stderr, abs=1e-4)
+    assert est.as_dict()["jsd_held_out"] == est.held_out and est.as_dict()["jsd"] == est.nats
+    assert abs(est.unclipped - TRUTH["grid25_shift_1std"]["jsd"]) < 0.03
+
+
+def test_scoring_with_seen_logits_pools_them_and_widens_the_low_end_to_the_estimate():
+    gen = torch.Generator().manual_seed(0)
+    held = (torch.randn(1000, generator=gen) + 1.0, torch.randn(1000, generator=gen) - 1.0)
+    seen = (torch.randn(3000, generator=gen) + 0.5, torch.randn(3000, generator=gen) - 0.5)  # a weaker critic
+    alone, pooled = score_logits(*held), score_logits(*held, seen=seen)
+    everything = score_logits(torch.cat([held[0], seen[0]]), torch.cat([held[1], seen[1]]))
+    assert pooled.unclipped == pytest.approx(everything.unclipped, abs=1e-12)
+    assert pooled.held_out == alone.unclipped and pooled.in_sample == score_logits(*seen).unclipped
+    assert pooled.unclipped < alone.unclipped  # the seen logits pull it down here ...
+    half = alone.unclipped - alone.ci_low
+    assert pooled.ci_low == pytest.approx(pooled.unclipped - half)  # ... and the low end follows
+    assert pooled.ci_high == pytest.approx(alone.ci_high) and pooled.lower_bound == alone.lower_bound
+    assert alone.held_out is None and alone.as_dict()["jsd_held_out"] == alone.unclipped
+
+
 # Every validation case (never used to choose the estimator's settings) at n = 8,000 per side,
 # default settings, the first of the three draws measured by
 #   python benchmarks/jsd_accuracy.py --split validation --n 8000 --seeds 3 --sizes ""
