@@ -45,10 +45,18 @@ class CriticEnsemble(nn.Module):
             self.biases.append(nn.Parameter((torch.rand(c, 1, n_out, generator=generator) * 2 - 1) * bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, d) → (C, n, d + 2·n_features): the input and its fixed random Fourier features,
+        per candidate. Nothing here is trained, so a fit can compute them once per sample."""
         proj = torch.einsum("nd,cdf->cnf", x, self.freqs)
-        feats = torch.cat(
+        return torch.cat(
             [x.expand(len(self.freqs), *x.shape), proj.sin() * self.uses_features, proj.cos() * self.uses_features], -1
         )
+
+    def head(self, feats: torch.Tensor) -> torch.Tensor:
+        """(C, n, F) features → logits (C, n): the trained MLPs."""
         h = feats
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):

@@ -222,7 +222,7 @@ def _split(n: int, fractions: Sequence[float], gen: torch.Generator) -> list[tor
     return [order[:n_fit], order[n_fit : n_fit + n_sel], order[n_fit + n_sel :]]
 
 
-def _logits(critic: nn.Module, x: torch.Tensor, batch: int = 16_384) -> torch.Tensor:
+def _logits(critic, x: torch.Tensor, batch: int = 16_384) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([critic(part) for part in x.split(batch)], dim=1)
 
@@ -239,25 +239,36 @@ def _fit_critics(
     patience: int,
     gen: torch.Generator,
 ) -> None:
-    """Adam on -V (summed over candidates), keeping each candidate's best weights on `sel`."""
+    """Adam on -V (summed over candidates), keeping each candidate's best weights on `sel`.
+
+    The MLP candidates' fixed Fourier features are computed once per sample up front (where
+    they fit in PRECOMPUTE_MAX numbers a split), not once per draw: the same logits, about a
+    sixth less time."""
     batch_size = min(batch_size, len(fit[0]), len(fit[1]))
-    opt = torch.optim.Adam(critic.parameters(), lr=lr)
+    opt = torch.optim.Adam(critic.parameters(), lr=lr, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     best_loss: torch.Tensor | None = None  # per candidate, on the selection split
     best = [p.detach().clone() for p in critic.parameters()]
     stale = 0
     (fr, ff), device = fit, fit[0].device
+    run, sel_in = critic, sel
+    if isinstance(critic, CriticEnsemble):
+        c, d, n_features = critic.freqs.shape
+        if c * (d + 2 * n_features) * max(len(fr), len(ff), *map(len, sel)) <= PRECOMPUTE_MAX:
+            with torch.no_grad():  # (n, C, F): a draw gathers whole rows
+                fr, ff, *sel_in = [critic.features(x).transpose(0, 1).contiguous() for x in (fr, ff, *sel)]
+            run = lambda feats: critic.head(feats.transpose(0, 1))  # noqa: E731
     for step in range(1, steps + 1):
         ir = torch.randint(len(fr), (batch_size,), generator=gen).to(device)
         jf = torch.randint(len(ff), (batch_size,), generator=gen).to(device)
-        logits = critic(torch.cat([fr[ir], ff[jf]]))  # one pass over both sides: half the calls
+        logits = run(torch.cat([fr[ir], ff[jf]]))  # one pass over both sides: half the calls
         loss = discriminator_loss(logits[:, :batch_size], logits[:, batch_size:]).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
         if step % eval_every == 0 or step == steps:
-            sel_loss = discriminator_loss(_logits(critic, sel[0]), _logits(critic, sel[1])).cpu()
+            sel_loss = discriminator_loss(_logits(run, sel_in[0]), _logits(run, sel_in[1])).cpu()
             if best_loss is None:
                 best_loss = torch.full_like(sel_loss, float("inf"))
             better = sel_loss < best_loss - 1e-5
@@ -276,6 +287,7 @@ def _fit_critics(
             p.copy_(keep)
 
 
+PRECOMPUTE_MAX = 2**25  # numbers (128 MB) of precomputed Fourier features a split may hold (_fit_critics)
 QUADRATIC_RIDGE = (10.0, 1.0, 0.1, 0.01)  # ridge weights tried on B, strongest first (warm starts)
 QUADRATIC_MAX_DIM = 256  # no quadratic candidate above this many input numbers (B has d² of them)
 

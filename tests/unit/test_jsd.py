@@ -123,6 +123,17 @@ def test_images_monotone_and_symmetric():
     assert abs(est_heavy.nats - est_swap.nats) < 0.08
 
 
+def test_precomputed_fourier_features_change_no_number(monkeypatch):
+    """The fit computes the MLP candidates' fixed features once per sample; drawing them per
+    step instead (no room to precompute) must give the very same estimate."""
+    import gan_core.jsd as J
+
+    x, y = _samples("ring8_radius_1std", 1500)
+    once = estimate_jsd(x, y, seed=2, steps=150)
+    monkeypatch.setattr(J, "PRECOMPUTE_MAX", 0)
+    assert estimate_jsd(x, y, seed=2, steps=150) == once
+
+
 def test_jsd_from_given_discriminator_matches_its_value():
     torch.manual_seed(0)
     D = MLPDiscriminator(2, hidden=8, layers=1)
@@ -210,18 +221,20 @@ def test_scoring_with_seen_logits_pools_them_and_widens_the_low_end_to_the_estim
 # Every validation case (never used to choose the estimator's settings) at n = 8,000 per side,
 # default settings, the first of the three draws measured by
 #   python benchmarks/jsd_accuracy.py --split validation --n 8000 --seeds 3 --sizes ""
-# (benchmarks/results/jsd_accuracy_validation_n8000.md). Tolerance: 1.5x the largest |error| of
-# those three draws, at least 0.01 nats: a change that makes any case 50% worse fails, with room
-# for float differences between machines and thread counts.
+# (benchmarks/results/jsd_accuracy_validation_n8000.md, 2026-12-06, the estimate on all samples).
+# Tolerance: 1.5x the largest |error| of those three draws, at least 0.01 nats: a change that
+# makes any case 50% worse fails, with room for float differences between machines and thread
+# counts. At this n the critic's optimism outgrows its shortfall in 32-64 dimensions and on
+# images, so those read above the truth (BENCHMARKS.md).
 VALIDATION_TOL = {
-    "gauss2d_7std_apart": 0.013,  # measured max |error| 0.0086
-    "grid100_shift_1std": 0.012,  # 0.0077
-    "ring8_squeezed_std_half": 0.015,  # 0.0099
-    "gauss2d_heavy_tail": 0.010,  # 0.0037
-    "gauss32d_shift": 0.010,  # 0.0037
-    "gauss64d_scale": 0.015,  # 0.0101 (0.0581 before the quadratic candidate)
-    "image8x8_patch": 0.010,  # 0.0053 (0.0121 before the quadratic candidate)
-    "grid25_shift_unequal_n": 0.019,  # 0.0128
+    "gauss2d_7std_apart": 0.010,  # measured max |error| 0.0050
+    "grid100_shift_1std": 0.010,  # 0.0059
+    "ring8_squeezed_std_half": 0.011,  # 0.0067
+    "gauss2d_heavy_tail": 0.010,  # 0.0027
+    "gauss32d_shift": 0.018,  # 0.0116
+    "gauss64d_scale": 0.020,  # 0.0130
+    "image8x8_patch": 0.026,  # 0.0167
+    "grid25_shift_unequal_n": 0.014,  # 0.0088
 }
 
 
