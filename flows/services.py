@@ -314,6 +314,7 @@ def summary() -> None:
         level = round(100 * m.get("jsd_confidence", 0.95))
         print(
             f"JSD = {m['jsd']:.4f} nats, nominal {level}% interval [{m['jsd_ci_low']:.4f}, {m['jsd_ci_high']:.4f}] (noise; above, the critic's shortfall too)"
+            + (f", held-out value {m['jsd_held_out']:.4f}" if "jsd_held_out" in m else "")
             + (f", one-sided {level}% lower bound {m['jsd_lower_bound']:.4f}" if "jsd_lower_bound" in m else "")
             + (
                 f"; modes {m['modes_covered']}/{m['modes_total']}, high-quality {m['high_quality_fraction']:.1%}"

@@ -68,10 +68,11 @@ def evaluate_gan(cfg: Config, root: str, run_id: str | None) -> dict:
     )
     log = run_logger()
     log.info(
-        "JSD = %.4f nats [%.4f, %.4f], lower bound %.4f (%s)",
+        "JSD = %.4f nats [%.4f, %.4f], held-out %.4f, lower bound %.4f (%s)",
         metrics["jsd"],
         metrics["jsd_ci_low"],
         metrics["jsd_ci_high"],
+        metrics["jsd_held_out"],
         metrics["jsd_lower_bound"],
         describe_interval(cfg.evaluate.confidence),
     )
