@@ -34,6 +34,19 @@ Z = 1.959964  # two-sided 95 %
 BOUND_COST = J._bound_cost()
 
 
+def refit(x, y, seed: int):
+    """The estimator's critic fitted exactly as `estimate_jsd` fits it with its defaults, with
+    its real and fake fit / select / score parts."""
+    return J._split_and_fit(
+        J._as_tensor(x, "real"),
+        J._as_tensor(y, "fake"),
+        seed=seed,
+        device=None,
+        fractions=J.DEFAULT_FRACTIONS,
+        settings=J.CriticSettings(),
+    )
+
+
 def measure(seeds: int = 3, n: int = 20_000, cases: set[str] | None = None) -> None:
     done = {(r["case"], r["seed"]) for r in _rows()}
     for name, case in all_cases().items():
@@ -43,14 +56,7 @@ def measure(seeds: int = 3, n: int = 20_000, cases: set[str] | None = None) -> N
             if (name, seed) in done:
                 continue
             x, y = case.sample(n, np.random.default_rng(1000 + seed))  # jsd_accuracy.py's draws
-            critic, pr, pf = J._split_and_fit(  # exactly as estimate_jsd with its defaults
-                J._as_tensor(x, "real"),
-                J._as_tensor(y, "fake"),
-                seed=seed,
-                device=None,
-                fractions=J.DEFAULT_FRACTIONS,
-                settings=J.CriticSettings(),
-            )
+            critic, pr, pf = refit(x, y, seed)
             value = critic.score
             score = value(pr[2], pf[2])
             row = {
@@ -73,37 +79,32 @@ def _all(r: dict) -> float:
     return 0.3 * r["score"] + 0.7 * r["both"]
 
 
-RULES = {  # (low end, high end) of the interval; before 2026-12-06 the low end was always score - Z se
-    "value + 1.96 se (noise only)": lambda r: (r["score"] - Z * r["se"], r["score"] + Z * r["se"]),
-    "value + 1.96 se + the logit bound's cost": lambda r: (
-        r["score"] - Z * r["se"],
-        r["score"] + Z * r["se"] + BOUND_COST,
-    ),
+def _low(r: dict, point: float | None = None) -> float:
+    """The low end: the held-out value (or `point`, if lower) less 1.96 se."""
+    return min(r["score"], r["score"] if point is None else point) - Z * r["se"]
+
+
+RULES = {  # (low end, high end) of the interval; before 2026-12-06 the low end was always _low(r)
+    "value + 1.96 se (noise only)": lambda r: (_low(r), r["score"] + Z * r["se"]),
+    "value + 1.96 se + the logit bound's cost": lambda r: (_low(r), r["score"] + Z * r["se"] + BOUND_COST),
     "max(value + 1.96 se, in-sample on fit + select)": lambda r: (
-        r["score"] - Z * r["se"],
+        _low(r),
         max(r["score"] + Z * r["se"], r["both"]) + BOUND_COST,
     ),
-    "max(value, in-sample on fit + select) + 1.96 se": lambda r: (
-        r["score"] - Z * r["se"],
-        max(r["score"], r["both"]) + Z * r["se"] + BOUND_COST,
-    ),
-    "max(value + 1.96 se, in-sample on fit)": lambda r: (
-        r["score"] - Z * r["se"],
-        max(r["score"] + Z * r["se"], r["fit"]) + BOUND_COST,
-    ),
-    "max(value, in-sample on fit) + 1.96 se": lambda r: (
-        r["score"] - Z * r["se"],
-        max(r["score"], r["fit"]) + Z * r["se"] + BOUND_COST,
-    ),
-    "low end min(value, all samples) - 1.96 se; high end as the fourth": lambda r: (
-        min(r["score"], _all(r)) - Z * r["se"],
-        max(r["score"], r["both"]) + Z * r["se"] + BOUND_COST,
-    ),
+    "max(value, in-sample on fit + select) + 1.96 se": lambda r: (_low(r), _high(r, "both")),
+    "max(value + 1.96 se, in-sample on fit)": lambda r: (_low(r), max(r["score"] + Z * r["se"], r["fit"]) + BOUND_COST),
+    "max(value, in-sample on fit) + 1.96 se": lambda r: (_low(r), _high(r, "fit")),
+    "low end min(value, all samples) - 1.96 se; high end as the fourth": lambda r: (_low(r, _all(r)), _high(r, "both")),
     "min / max of (value, in-sample on fit + select), 1.96 se either side": lambda r: (
-        min(r["score"], r["both"]) - Z * r["se"],
-        max(r["score"], r["both"]) + Z * r["se"] + BOUND_COST,
+        _low(r, r["both"]),
+        _high(r, "both"),
     ),
 }
+
+
+def _high(r: dict, seen: str) -> float:
+    """The larger of the held-out value and the in-sample value on `seen`, plus 1.96 se and the bound's cost."""
+    return max(r["score"], r[seen]) + Z * r["se"] + BOUND_COST
 
 
 def _rows() -> list[dict]:

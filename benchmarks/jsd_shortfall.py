@@ -25,6 +25,9 @@ sys.path.insert(0, str(ROOT))  # this checkout's gan_core, whichever is installe
 from gan_core import jsd as J  # noqa: E402
 from gan_core.jsd_cases import all_cases  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from jsd_interval import refit  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "jsd_shortfall.md"
 
 
@@ -55,14 +58,7 @@ def main() -> None:
         short, opt = [], []
         for seed in range(args.seeds):
             x, y = case.sample(args.n, np.random.default_rng(1000 + seed))
-            critic, pr, pf = J._split_and_fit(
-                J._as_tensor(x, "real"),
-                J._as_tensor(y, "fake"),
-                seed=seed,
-                device=None,
-                fractions=J.DEFAULT_FRACTIONS,
-                settings=J.CriticSettings(),
-            )
+            critic, pr, pf = refit(x, y, seed)
             held, held_true = critic.score(pr[2], pf[2]).unclipped, _true_value(case, pr[2], pf[2])
             seen_r, seen_f = torch.cat(pr[:2]), torch.cat(pf[:2])
             seen, seen_true = critic.score(seen_r, seen_f).unclipped, _true_value(case, seen_r, seen_f)
