@@ -7,6 +7,7 @@ JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-
     python benchmarks/gan_quality.py --floor                     # JSD̂ of held-out real vs fresh real samples, same n
     python benchmarks/gan_quality.py --paired NEW OLD            # per-seed JSD̂ differences of two recorded configs
                                                                  # (each CONFIG or CONFIG:LOSS, e.g. abc:mm abc:ns)
+    python benchmarks/gan_quality.py --estimators                # per seed: JSD̂ under the held-out estimate and today's
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
     python benchmarks/gan_quality.py --data ring8 --other-seeds 0                # one dataset, the default loss only
 
@@ -306,6 +307,40 @@ def paired(new: str, old: str) -> str:
     return "\n".join(lines)
 
 
+def estimators(sets: tuple[str, ...] = ()) -> str:
+    """Per seed of today's defaults (plus `sets`): the JSD̂ recorded under the held-out
+    estimate and today's estimate of the same run (the same weights: training is
+    deterministic, so the held-out values must agree to the last digit)."""
+    import numpy as np
+
+    current = _current(sets)
+    by: dict[tuple[str, str, int], dict[str, dict]] = {}
+    for r in _rows():
+        if "jsd" in r and r.get("config") == current.get(r["loss"]):
+            by.setdefault((r["data"], r["loss"], int(r["seed"])), {})[estimator(r)] = r
+    lines = [
+        "| data | loss | seed | held-out (recorded before) | held-out (now) | today's estimate | difference | interval |",
+        "|:--|:--|--:|--:|--:|--:|--:|:--|",
+    ]
+    diffs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for (data, loss, seed), pair in sorted(by.items()):
+        if "held-out" not in pair or ESTIMATOR not in pair:
+            continue
+        old, new = pair["held-out"], pair[ESTIMATOR]
+        diffs.setdefault((data, loss), []).append((new["jsd_held_out"], new["jsd"]))
+        lines.append(
+            f"| {data} | {loss} | {seed} | {old['jsd']:.4f} | {new['jsd_held_out']:.4f} | {new['jsd']:.4f} | "
+            f"{new['jsd'] - new['jsd_held_out']:+.4f} | [{new['jsd_ci_low']:.4f}, {new['jsd_ci_high']:.4f}] |"
+        )
+    for (data, loss), values in diffs.items():
+        held, est = np.array(values).T
+        lines.append(
+            f"| **{data} {loss}, mean of {len(held)}** | | | | {held.mean():.4f} | **{est.mean():.4f}** | "
+            f"{(est - held).mean():+.4f} | worst {est.max():.4f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
@@ -339,6 +374,11 @@ def main() -> None:
     )
     ap.add_argument("--all", action="store_true", help="summary of every recorded config, not only today's defaults")
     ap.add_argument(
+        "--estimators",
+        action="store_true",
+        help="per seed of today's defaults: the JSD̂ recorded under the held-out estimate beside today's",
+    )
+    ap.add_argument(
         "--paired",
         nargs=2,
         metavar=("NEW", "OLD"),
@@ -357,6 +397,9 @@ def main() -> None:
         ap.error(str(exc))
     if args.summary:
         print(summary(args.all, sets))
+        return
+    if args.estimators:
+        print(estimators(tuple(args.sets)))
         return
     if args.paired:
         bad = [spec for spec in args.paired if _side(spec)[1] not in ("ns", "mm")]
