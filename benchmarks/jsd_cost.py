@@ -1,7 +1,7 @@
 """Time of `estimate_jsd` against the naive critic's, alone on the machine, repeated.
 
-    OMP_NUM_THREADS=1 python benchmarks/jsd_cost.py [--reps 3] [--split validation] [--cases a,b]
-                                          # → benchmarks/results/jsd_cost.md (and .jsonl, one row a rep)
+    OMP_NUM_THREADS=1 python benchmarks/jsd_cost.py [--reps 3] [--split validation] [--cases a,b] [--batch-size 256]
+                                          # → benchmarks/results/jsd_cost[_batchB].md (and .jsonl, one row a rep)
 
 `jsd_accuracy.py` times each estimate once per draw; on a 2-core VM one process's time for
 the same work varies by a third from one run to the next, so the worst case's ratio there
@@ -40,7 +40,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--split", choices=("all", "development", "validation"), default="validation")
     ap.add_argument("--cases", default="", help="comma-separated case names (default: every case of the split)")
+    ap.add_argument("--batch-size", type=int, default=0, help="critic minibatch per side (default: the estimator's)")
     args = ap.parse_args()
+    kw = {"batch_size": args.batch_size} if args.batch_size else {}
+    out = OUT.with_name(f"jsd_cost_batch{args.batch_size}.md") if args.batch_size else OUT
     torch.set_num_threads(1)
     wanted = set(filter(None, args.cases.split(",")))
     cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split) and (not wanted or k in wanted)}
@@ -54,7 +57,7 @@ def main() -> None:
             order = ("ours", "naive") if rep % 2 == 0 else ("naive", "ours")
             for who in order:
                 t0 = time.perf_counter()
-                estimate_jsd(x, y, seed=0) if who == "ours" else naive(x, y, 0)
+                estimate_jsd(x, y, seed=0, **kw) if who == "ours" else naive(x, y, 0)
                 times[who].append(time.perf_counter() - t0)
             rows.append({"case": name, "rep": rep, "ours_s": times["ours"][-1], "naive_s": times["naive"][-1]})
             print(json.dumps(rows[-1]), flush=True)
@@ -66,15 +69,15 @@ def main() -> None:
             f"{min(per_rep):.2f}–{max(per_rep):.2f} |"
         )
     head = [
-        f"n = {args.n} per side, {args.reps} timed reps per case (estimator and naive critic alternating), one thread, "
+        f"n = {args.n} per side, critic batch {kw.get('batch_size', 'default')}, {args.reps} timed reps per case (estimator and naive critic alternating), one thread, "
         f"{time.strftime('%Y-%m-%d %H:%M')}, nothing else running. Times in seconds.",
         "",
         "| case | ours, mean | naive, mean | ratio of means | ratio of medians | ratio of fastest | per-rep ratios |",
         "|:--|--:|--:|--:|--:|--:|:--|",
     ]
     text = "\n".join(head + lines) + "\n"
-    OUT.write_text(text)
-    OUT.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out.write_text(text)
+    out.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(text)
 
 

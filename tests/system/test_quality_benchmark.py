@@ -45,10 +45,18 @@ def test_mm_from_is_part_of_the_ns_fingerprint_only(gan_quality, monkeypatch):
     assert gan_quality.fingerprint(sets=switched) != gan_quality.fingerprint(sets=plain)
     assert gan_quality.fingerprint(sets=switched, loss="mm") == gan_quality.fingerprint(sets=plain, loss="mm")
     current = gan_quality._current(switched)
+    today = {"jsd": 0.02, "jsd_held_out": 0.018}  # a row of today's estimate carries the held-out value too
     rows = [
-        {"config": current["ns"], "data": "ring8", "loss": "ns", "seed": 0},
-        {"config": current["mm"], "data": "ring8", "loss": "mm", "seed": 0},
-        {"config": current["mm"], "data": "ring8", "loss": "ns", "seed": 1},  # the plain config's NS run
+        {"config": current["ns"], "data": "ring8", "loss": "ns", "seed": 0, **today},
+        {"config": current["mm"], "data": "ring8", "loss": "mm", "seed": 0, **today},
+        {"config": current["mm"], "data": "ring8", "loss": "ns", "seed": 1, **today},  # the plain config's NS run
+        {
+            "config": current["ns"],
+            "data": "ring8",
+            "loss": "ns",
+            "seed": 2,
+            "jsd": 0.02,
+        },  # the held-out estimate: rerun
     ]
     monkeypatch.setattr(gan_quality, "_rows", lambda: rows)
     assert gan_quality._done(current) == {("ring8", "ns", 0), ("ring8", "mm", 0)}
