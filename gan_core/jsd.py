@@ -243,8 +243,8 @@ def _fit_critics(
     """Adam on -V (summed over candidates), keeping each candidate's best weights on `sel`.
 
     The MLP candidates' fixed Fourier features are computed once per sample up front (where
-    they fit in PRECOMPUTE_MAX numbers a split), not once per draw: the same logits, about a
-    sixth less time."""
+    they fit in PRECOMPUTE_MAX numbers a split), not once per draw: the same logits with less
+    work a step (the time saved was within this machine's run-to-run noise)."""
     batch_size = min(batch_size, len(fit[0]), len(fit[1]))
     opt = torch.optim.Adam(critic.parameters(), lr=lr, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
