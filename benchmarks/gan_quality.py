@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from rows import estimator, eval_row, held_out  # noqa: E402
+from rows import ALL_SAMPLES, HELD_OUT, estimator, eval_row, held_out  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 
@@ -135,7 +135,7 @@ def _current(sets: tuple[str, ...] = ()) -> dict[str, str]:
     return {loss: fingerprint(sets=sets, loss=loss) for loss in ("ns", "mm")}
 
 
-ESTIMATOR = "all samples"  # today's point estimate (rows.estimator): a run recorded under another is rerun
+ESTIMATOR = ALL_SAMPLES  # today's point estimate (rows.estimator): a run recorded under another is rerun
 
 
 def _done(current: dict[str, str]) -> set[tuple[str, str, int]]:
@@ -149,8 +149,7 @@ def _done(current: dict[str, str]) -> set[tuple[str, str, int]]:
 def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
     import pandas as pd
 
-    rows = _rows()
-    df = pd.DataFrame([{**r, "estimator": estimator(r), "jsd_held_out": held_out(r)} for r in rows if "jsd" in r])
+    df = pd.DataFrame([{**r, "estimator": estimator(r), "jsd_held_out": held_out(r)} for r in _rows() if "jsd" in r])
     if not all_configs and not df.empty:
         df = df[(df["config"] == df["loss"].map(_current(sets))) & (df["estimator"] == ESTIMATOR)]
     if df.empty:
@@ -324,9 +323,9 @@ def estimators(sets: tuple[str, ...] = ()) -> str:
     ]
     diffs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for (data, loss, seed), pair in sorted(by.items()):
-        if "held-out" not in pair or ESTIMATOR not in pair:
+        if HELD_OUT not in pair or ESTIMATOR not in pair:
             continue
-        old, new = pair["held-out"], pair[ESTIMATOR]
+        old, new = pair[HELD_OUT], pair[ESTIMATOR]
         diffs.setdefault((data, loss), []).append((new["jsd_held_out"], new["jsd"]))
         lines.append(
             f"| {data} | {loss} | {seed} | {old['jsd']:.4f} | {new['jsd_held_out']:.4f} | {new['jsd']:.4f} | "

@@ -75,13 +75,14 @@ def measure(seeds: int = 3, n: int = 20_000, cases: set[str] | None = None) -> N
 
 
 def _all(r: dict) -> float:
-    """The critic's value on all samples: score split 30 %, fit + select 70 % (estimate_jsd's fractions)."""
-    return 0.3 * r["score"] + 0.7 * r["both"]
+    """The critic's value on all samples: the score split and fit + select pooled by their counts."""
+    share = J.DEFAULT_FRACTIONS[2]
+    return share * r["score"] + (1 - share) * r["both"]
 
 
-def _low(r: dict, point: float | None = None) -> float:
-    """The low end: the held-out value (or `point`, if lower) less 1.96 se."""
-    return min(r["score"], r["score"] if point is None else point) - Z * r["se"]
+def _low(r: dict, *others: float) -> float:
+    """The low end: the held-out value (or the least of `others`, if lower) less 1.96 se."""
+    return min((r["score"], *others)) - Z * r["se"]
 
 
 RULES = {  # (low end, high end) of the interval; before 2026-12-06 the low end was always _low(r)

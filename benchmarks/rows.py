@@ -30,10 +30,13 @@ EVAL_KEYS = (  # the evaluation's numbers a benchmark row records (metrics/eval.
 )
 
 
+HELD_OUT, ALL_SAMPLES = "held-out", "all samples"  # the point estimates a row's `jsd` can be
+
+
 def estimator(row: dict) -> str:
     """Which point estimate a row's `jsd` is: rows from before 2026-12-06 carry no
     `jsd_held_out`, and their `jsd` is the held-out value (gan_core/jsd.py's docstring)."""
-    return "all samples" if "jsd_held_out" in row else "held-out"
+    return ALL_SAMPLES if "jsd_held_out" in row else HELD_OUT
 
 
 def held_out(row: dict) -> float:
