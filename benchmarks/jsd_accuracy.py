@@ -2,7 +2,7 @@
 
     python benchmarks/jsd_accuracy.py [--seeds 3] [--n 20000] [--split all|development|validation] [--sizes ""]
                                       [--cases a,b] [--no-quadratic] [--scales 1,4,12] [--features 32]
-                                      [--fractions 0.5,0.2,0.3] [--folds 2] [--batch-size 256] [--steps 1000]
+                                      [--fractions 0.5,0.2,0.3] [--folds 2] [--batch-size 256] [--steps 1000] [--patience 6] [--hidden 48]
                                       [--conv-channels 8]
                                           # → benchmarks/results/jsd_accuracy[_split][_nN][_<flags>][_some_cases].md
 
@@ -89,6 +89,15 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=0, help="critic minibatch per side (default: the estimator's)")
     ap.add_argument("--steps", type=int, default=0, help="most Adam steps per critic (default: the estimator's)")
     ap.add_argument(
+        "--hidden", type=int, default=0, help="hidden width of the MLP candidates (default: the estimator's)"
+    )
+    ap.add_argument(
+        "--patience",
+        type=int,
+        default=0,
+        help="evaluations without improvement before a critic stops (default: the estimator's)",
+    )
+    ap.add_argument(
         "--conv-channels", type=int, default=0, help="base channels of the conv critic (default: the estimator's)"
     )
     args = ap.parse_args()
@@ -105,6 +114,10 @@ def main() -> None:
         critic_kw["batch_size"] = args.batch_size
     if args.steps:
         critic_kw["steps"] = args.steps
+    if args.patience:
+        critic_kw["patience"] = args.patience
+    if args.hidden:
+        critic_kw["hidden"] = args.hidden
     if args.conv_channels:
         gan_core.jsd.CONV_CHANNELS = args.conv_channels  # a module constant: set for this process
     wanted = set(filter(None, args.cases.split(",")))
@@ -220,6 +233,8 @@ def main() -> None:
         + (f"_folds{args.folds}" if args.folds else "")
         + (f"_batch{args.batch_size}" if args.batch_size else "")
         + (f"_steps{args.steps}" if args.steps else "")
+        + (f"_patience{args.patience}" if args.patience else "")
+        + (f"_hidden{args.hidden}" if args.hidden else "")
         + (f"_conv{args.conv_channels}" if args.conv_channels else "")
         + ("_some_cases" if wanted else "")
     )

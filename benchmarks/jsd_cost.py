@@ -1,7 +1,7 @@
 """Time of `estimate_jsd` against the naive critic's, alone on the machine, repeated.
 
-    OMP_NUM_THREADS=1 python benchmarks/jsd_cost.py [--reps 3] [--split validation] [--cases a,b] [--batch-size 256]
-                                          # → benchmarks/results/jsd_cost[_batchB].md (and .jsonl, one row a rep)
+    OMP_NUM_THREADS=1 python benchmarks/jsd_cost.py [--reps 3] [--split validation] [--cases a,b] [--batch-size 256] [--hidden 48]
+                                          # → benchmarks/results/jsd_cost[_split][_batchB][_hiddenH][_some_cases].md (and .jsonl, one row a rep)
 
 `jsd_accuracy.py` times each estimate once per draw; on a 2-core VM one process's time for
 the same work varies by a third from one run to the next, so the worst case's ratio there
@@ -41,11 +41,20 @@ def main() -> None:
     ap.add_argument("--split", choices=("all", "development", "validation"), default="validation")
     ap.add_argument("--cases", default="", help="comma-separated case names (default: every case of the split)")
     ap.add_argument("--batch-size", type=int, default=0, help="critic minibatch per side (default: the estimator's)")
+    ap.add_argument(
+        "--hidden", type=int, default=0, help="hidden width of the MLP candidates (default: the estimator's)"
+    )
     args = ap.parse_args()
-    kw = {"batch_size": args.batch_size} if args.batch_size else {}
-    out = OUT.with_name(f"jsd_cost_batch{args.batch_size}.md") if args.batch_size else OUT
-    torch.set_num_threads(1)
+    kw = {k: v for k, v in (("batch_size", args.batch_size), ("hidden", args.hidden)) if v}
     wanted = set(filter(None, args.cases.split(",")))
+    stem = (
+        "jsd_cost"
+        + ("" if args.split == "validation" else f"_{args.split}")
+        + "".join(f"_{k.split('_')[0]}{v}" for k, v in kw.items())
+        + ("_some_cases" if wanted else "")
+    )
+    out = OUT.with_name(stem + ".md")
+    torch.set_num_threads(1)
     cases = {k: c for k, c in all_cases().items() if args.split in ("all", c.split) and (not wanted or k in wanted)}
     first = next(iter(cases.values())).sample(1000, np.random.default_rng(0))
     estimate_jsd(*first, steps=20), naive(*first, 0)  # warm-up, untimed
@@ -69,7 +78,7 @@ def main() -> None:
             f"{min(per_rep):.2f}–{max(per_rep):.2f} |"
         )
     head = [
-        f"n = {args.n} per side, critic batch {kw.get('batch_size', 'default')}, {args.reps} timed reps per case (estimator and naive critic alternating), one thread, "
+        f"n = {args.n} per side, critic settings {kw or 'default'}, {args.reps} timed reps per case (estimator and naive critic alternating), one thread, "
         f"{time.strftime('%Y-%m-%d %H:%M')}, nothing else running. Times in seconds.",
         "",
         "| case | ours, mean | naive, mean | ratio of means | ratio of medians | ratio of fastest | per-rep ratios |",

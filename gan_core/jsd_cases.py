@@ -55,6 +55,9 @@ def development_pairs() -> dict[str, tuple[GaussianMixture, GaussianMixture]]:
     # Many narrow modes (added 2026-12-06, after the validation set's 100 narrow modes showed
     # the critic's shortfall there): 64 modes 1 apart, std 0.02, shifted 1 std sideways.
     grid64 = GaussianMixture.isotropic([[i, j] for i in range(8) for j in range(8)], 0.02)
+    # More, fewer-sampled narrow modes (added later on 2026-12-06 to choose the critic's batch
+    # size, which grid64 could not tell apart): 144 modes, about 140 samples each at n = 20,000.
+    grid144 = GaussianMixture.isotropic([[i, j] for i in range(12) for j in range(12)], 0.02)
     return {
         "identical_grid25": (g, g),
         "disjoint_ring8": (r, _shifted(r, [10.0, 10.0])),
@@ -68,6 +71,7 @@ def development_pairs() -> dict[str, tuple[GaussianMixture, GaussianMixture]]:
         "gauss16d_scale": (_gauss(np.zeros(16), 1.0), _gauss(np.zeros(16), 1.15)),
         "mix8d_4modes_shift": (mix8, _shifted(mix8, np.full(8, 0.1))),
         "grid64_shift_1std": (grid64, _shifted(grid64, [0.0, 0.02])),
+        "grid144_shift_1std": (grid144, _shifted(grid144, [0.02 / np.sqrt(2), 0.02 / np.sqrt(2)])),
     }
 
 
