@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from rows import ALL_SAMPLES, HELD_OUT, estimator, eval_row, held_out  # noqa: E402
+from rows import HELD_OUT, estimator, eval_row, held_out  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 
@@ -117,6 +117,7 @@ def one(job: tuple[str, str, int, tuple[str, ...]]) -> dict:
         "steps": cfg.train.steps,
         "train_seconds": round(train_seconds, 1),
         **eval_row(m),
+        "jsd_estimator": _estimator(cfg),
         "date": time.strftime("%Y-%m-%d"),
         **({"set": list(sets)} if sets else {}),
     }
@@ -135,14 +136,20 @@ def _current(sets: tuple[str, ...] = ()) -> dict[str, str]:
     return {loss: fingerprint(sets=sets, loss=loss) for loss in ("ns", "mm")}
 
 
-ESTIMATOR = ALL_SAMPLES  # today's point estimate (rows.estimator): a run recorded under another is rerun
+def _estimator(cfg) -> str:
+    """The name of the estimator that evaluates a run of `cfg` (rows.estimator): a run recorded
+    under another is rerun, and the summary shows only today's."""
+    from gan_core.jsd import CriticSettings, estimator_name
+
+    return estimator_name(CriticSettings(steps=cfg.evaluate.jsd_steps))
 
 
-def _done(current: dict[str, str]) -> set[tuple[str, str, int]]:
+def _done(current: dict[str, str], sets: tuple[str, ...] = ()) -> set[tuple[str, str, int]]:
+    today = _estimator(_config("ring8", "ns", 0, sets))
     return {
         (r["data"], r["loss"], int(r["seed"]))
         for r in _rows()
-        if r.get("config") == current.get(r["loss"]) and estimator(r) == ESTIMATOR
+        if r.get("config") == current.get(r["loss"]) and estimator(r) == today
     }
 
 
@@ -151,7 +158,8 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
 
     df = pd.DataFrame([{**r, "estimator": estimator(r), "jsd_held_out": held_out(r)} for r in _rows() if "jsd" in r])
     if not all_configs and not df.empty:
-        df = df[(df["config"] == df["loss"].map(_current(sets))) & (df["estimator"] == ESTIMATOR)]
+        today = _estimator(_config("ring8", "ns", 0, sets))
+        df = df[(df["config"] == df["loss"].map(_current(sets))) & (df["estimator"] == today)]
     if df.empty:
         return f"no runs recorded with {'these settings' if sets else 'the current defaults'} and today's estimator"
     if "layers" in df:  # rows from before the split name one depth for both networks
@@ -257,6 +265,7 @@ def floor(seeds: int) -> None:
                 "jsd_held_out": round(est.as_dict()["jsd_held_out"], 4),
                 "jsd_ci_low": round(est.ci_low, 4),
                 "jsd_ci_high": round(est.ci_high, 4),
+                "jsd_estimator": _estimator(cfg),
                 "date": time.strftime("%Y-%m-%d"),
             }
             with open(FLOOR, "a") as f:
@@ -277,6 +286,7 @@ def paired(new: str, old: str) -> str:
     import numpy as np
 
     sides = {_side(new): new, _side(old): old}
+    today = _estimator(_config("ring8", "ns", 0))
     rows = [r for r in _rows() if (r.get("config"), r.get("loss", "ns")) in sides and "jsd" in r]
     # Rows under different estimators compare by the held-out value, the one both have.
     same = len({estimator(r) for r in rows}) == 1
@@ -286,7 +296,7 @@ def paired(new: str, old: str) -> str:
             r["modes_covered"],
             r["modes_total"],
         )
-        for r in sorted(rows, key=lambda r: estimator(r) == ESTIMATOR)  # today's estimator's row last: it wins
+        for r in sorted(rows, key=lambda r: estimator(r) == today)  # today's estimator's row last: it wins
     }
     lines = [
         f"JSD̂ per seed, {new} − {old}"
@@ -312,7 +322,7 @@ def estimators(sets: tuple[str, ...] = ()) -> str:
     deterministic, so the held-out values must agree to the last digit)."""
     import numpy as np
 
-    current = _current(sets)
+    current, today = _current(sets), _estimator(_config("ring8", "ns", 0, sets))
     by: dict[tuple[str, str, int], dict[str, dict]] = {}
     for r in _rows():
         if "jsd" in r and r.get("config") == current.get(r["loss"]):
@@ -323,9 +333,9 @@ def estimators(sets: tuple[str, ...] = ()) -> str:
     ]
     diffs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for (data, loss, seed), pair in sorted(by.items()):
-        if HELD_OUT not in pair or ESTIMATOR not in pair:
+        if HELD_OUT not in pair or today not in pair:
             continue
-        old, new = pair[HELD_OUT], pair[ESTIMATOR]
+        old, new = pair[HELD_OUT], pair[today]
         diffs.setdefault((data, loss), []).append((new["jsd_held_out"], new["jsd"]))
         lines.append(
             f"| {data} | {loss} | {seed} | {old['jsd']:.4f} | {new['jsd_held_out']:.4f} | {new['jsd']:.4f} | "
@@ -418,7 +428,7 @@ def main() -> None:
     names = tuple(args.data or ("ring8", "grid25"))
     jobs = [(d, loss, s) for s in range(args.first_seed, args.seeds) for d in names]
     jobs += [(d, other, s) for s in range(args.other_seeds) for d in names]
-    done = _done(current)
+    done = _done(current, sets)
     jobs = [(*job, sets) for job in jobs if job not in done]  # resumable: runs already recorded are kept
     configs = " / ".join(f"{v} ({k})" for k, v in current.items()) if current["ns"] != current["mm"] else current["ns"]
     print(f"{len(jobs)} runs to do ({len(done)} recorded with config {configs})", flush=True)

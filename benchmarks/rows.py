@@ -30,13 +30,17 @@ EVAL_KEYS = (  # the evaluation's numbers a benchmark row records (metrics/eval.
 )
 
 
-HELD_OUT, ALL_SAMPLES = "held-out", "all samples"  # the point estimates a row's `jsd` can be
+HELD_OUT = "held-out"  # rows from before 2026-12-06: `jsd` is the held-out value
+FIRST_ALL_SAMPLES = "all samples; critic batch 512, hidden 64, steps 2000, patience 3"  # 2026-12-06, unnamed in rows
 
 
 def estimator(row: dict) -> str:
-    """Which point estimate a row's `jsd` is: rows from before 2026-12-06 carry no
-    `jsd_held_out`, and their `jsd` is the held-out value (gan_core/jsd.py's docstring)."""
-    return ALL_SAMPLES if "jsd_held_out" in row else HELD_OUT
+    """Which estimator a row's `jsd` is of (gan_core.jsd.estimator_name): rows name it since
+    the critic's settings changed after 2026-12-06; before, rows without `jsd_held_out` are
+    held-out values, and rows with it are the all-samples estimate of the batch-512 critic."""
+    if "jsd_estimator" in row:
+        return row["jsd_estimator"]
+    return FIRST_ALL_SAMPLES if "jsd_held_out" in row else HELD_OUT
 
 
 def held_out(row: dict) -> float:

@@ -135,6 +135,20 @@ class CriticSettings:
     quadratic: bool = True  # a quadratic critic among the candidates (inputs of at most QUADRATIC_MAX_DIM numbers)
 
 
+def estimator_name(settings: CriticSettings = CriticSettings(), folds: int = DEFAULT_FOLDS) -> str:
+    """What a JSD̂ is, in a few words: the point estimate and the critic settings that move it.
+    Kept beside each result (MLflow tag `jsd_estimator`, benchmark rows) so that numbers of
+    different estimators are never averaged or compared as if they were one."""
+    point = "held-out, cross-fitted" if folds > 1 else "all samples"
+    return (
+        f"{point}; critic batch {settings.batch_size}, hidden {settings.hidden}, "
+        f"steps {settings.steps}, patience {settings.patience}"
+    )
+
+
+ESTIMATOR = estimator_name()  # the defaults' name
+
+
 def _as_tensor(x, name: str) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).detach().float().cpu()
     if t.ndim not in (2, 4) or len(t) < 10:

@@ -11,6 +11,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from gan_core.errors import ConfigError
+from gan_core.jsd import CriticSettings, estimator_name
 from tests.tiny import TINY, other_loss, tiny_config, write_tiny_params
 
 
@@ -53,6 +54,8 @@ def test_train_gan_end_to_end_is_tracked(prefect_backend, project, tmp_path_fact
     assert len(client.get_metric_history(run.info.run_id, "training_d_jsd_bound")) >= 2
     for tag in ("git_commit", "data_md5", "prefect_flow_run_id", "dataset"):
         assert run.data.tags.get(tag), tag
+    named = estimator_name(CriticSettings(steps=tiny_config().evaluate.jsd_steps))
+    assert run.data.tags["jsd_estimator"] == named and f"steps {tiny_config().evaluate.jsd_steps}" in named
     files = {a.path for a in client.list_artifacts(run.info.run_id)} | {
         a.path for a in client.list_artifacts(run.info.run_id, "config")
     }

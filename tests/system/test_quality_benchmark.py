@@ -45,7 +45,8 @@ def test_mm_from_is_part_of_the_ns_fingerprint_only(gan_quality, monkeypatch):
     assert gan_quality.fingerprint(sets=switched) != gan_quality.fingerprint(sets=plain)
     assert gan_quality.fingerprint(sets=switched, loss="mm") == gan_quality.fingerprint(sets=plain, loss="mm")
     current = gan_quality._current(switched)
-    today = {"jsd": 0.02, "jsd_held_out": 0.018}  # a row of today's estimate carries the held-out value too
+    named = gan_quality._estimator(gan_quality._config("ring8", "ns", 0))
+    today = {"jsd": 0.02, "jsd_held_out": 0.018, "jsd_estimator": named}  # a row of today's estimator
     rows = [
         {"config": current["ns"], "data": "ring8", "loss": "ns", "seed": 0, **today},
         {"config": current["mm"], "data": "ring8", "loss": "mm", "seed": 0, **today},
@@ -57,9 +58,17 @@ def test_mm_from_is_part_of_the_ns_fingerprint_only(gan_quality, monkeypatch):
             "seed": 2,
             "jsd": 0.02,
         },  # the held-out estimate: rerun
+        {
+            **today,
+            "config": current["ns"],
+            "data": "grid25",
+            "loss": "ns",
+            "seed": 0,
+            "jsd_estimator": "another",
+        },  # rerun
     ]
     monkeypatch.setattr(gan_quality, "_rows", lambda: rows)
-    assert gan_quality._done(current) == {("ring8", "ns", 0), ("ring8", "mm", 0)}
+    assert gan_quality._done(current, switched) == {("ring8", "ns", 0), ("ring8", "mm", 0)}
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ recomputes a few of them here, so the cache cannot drift from the cases.
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,15 @@ import pytest
 import torch
 
 from gan_core.errors import DataError
-from gan_core.jsd import describe_interval, estimate_jsd, jsd_from_discriminator, score_logits
+from gan_core.jsd import (
+    ESTIMATOR,
+    CriticSettings,
+    describe_interval,
+    estimate_jsd,
+    estimator_name,
+    jsd_from_discriminator,
+    score_logits,
+)
 from gan_core.jsd_cases import all_cases, development_pairs
 from gan_core.mixtures import mixture_jsd
 from gan_core.models import MLPDiscriminator
@@ -289,3 +298,17 @@ def test_the_quadratic_candidate_joins_small_inputs_only():
     assert images.method == "conv critic + a quadratic critic"
     wide = estimate_jsd(rng.normal(size=(400, 300)), rng.normal(size=(400, 300)), steps=50)
     assert 300 > QUADRATIC_MAX_DIM and "quadratic" not in wide.method
+
+
+def test_the_estimator_name_changes_with_every_setting_that_moves_the_estimate():
+    """Rows and MLflow runs keep it beside JSD̂, so numbers of different critics are never mixed."""
+    base = CriticSettings()
+    names = {
+        estimator_name(base),
+        estimator_name(base, folds=2),
+        *(
+            estimator_name(replace(base, **{field: getattr(base, field) * 2}))
+            for field in ("batch_size", "hidden", "steps", "patience")
+        ),
+    }
+    assert len(names) == 6 and ESTIMATOR == estimator_name(base)
