@@ -7,7 +7,7 @@ JSD̂ with its interval first, then mode coverage, the 3σ fraction and the per-
     python benchmarks/gan_quality.py --floor                     # JSD̂ of held-out real vs fresh real samples, same n
     python benchmarks/gan_quality.py --paired NEW OLD            # per-seed JSD̂ differences of two recorded configs
                                                                  # (each CONFIG or CONFIG:LOSS, e.g. abc:mm abc:ns)
-    python benchmarks/gan_quality.py --estimators                # per seed: JSD̂ under the held-out estimate and today's
+    python benchmarks/gan_quality.py --estimators                # per seed: JSD̂ under today's estimator beside earlier ones
     python benchmarks/gan_quality.py --set model.g_layers=4 --set train.r1=0.3   # a candidate, defaults untouched
     python benchmarks/gan_quality.py --data ring8 --other-seeds 0                # one dataset, the default loss only
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from rows import HELD_OUT, estimator, eval_row, held_out  # noqa: E402
+from rows import FIRST_ALL_SAMPLES, HELD_OUT, estimator, eval_row, held_out  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "gan_quality.jsonl"
 
@@ -317,9 +317,10 @@ def paired(new: str, old: str) -> str:
 
 
 def estimators(sets: tuple[str, ...] = ()) -> str:
-    """Per seed of today's defaults (plus `sets`): the JSD̂ recorded under the held-out
-    estimate and today's estimate of the same run (the same weights: training is
-    deterministic, so the held-out values must agree to the last digit)."""
+    """Per seed of today's defaults (plus `sets`) evaluated by today's estimator: its JSD̂
+    beside the JSD̂ the same run was recorded with under earlier estimators (training is
+    deterministic: the same weights, only the critic that scores them differs), and today's
+    minus the latest earlier one."""
     import numpy as np
 
     current, today = _current(sets), _estimator(_config("ring8", "ns", 0, sets))
@@ -327,25 +328,36 @@ def estimators(sets: tuple[str, ...] = ()) -> str:
     for r in _rows():
         if "jsd" in r and r.get("config") == current.get(r["loss"]):
             by.setdefault((r["data"], r["loss"], int(r["seed"])), {})[estimator(r)] = r
+    by = {key: runs for key, runs in sorted(by.items()) if today in runs}
+    if not by:
+        return "no runs of the current defaults recorded with today's estimator"
+    order = {HELD_OUT: 0, FIRST_ALL_SAMPLES: 1}
+    earlier = sorted({e for runs in by.values() for e in runs} - {today}, key=lambda e: (order.get(e, 2), e))
     lines = [
-        "| data | loss | seed | held-out (recorded before) | held-out (now) | today's estimate | difference | interval |",
-        "|:--|:--|--:|--:|--:|--:|--:|:--|",
+        "Estimators: " + "; ".join(f"({k + 1}) {e}" for k, e in enumerate(earlier)) + f"; today's: {today}",
+        "",
+        "| data | loss | seed | "
+        + " | ".join(f"({k + 1})" for k in range(len(earlier)))
+        + " | **today's** [interval] | today's − latest earlier |",
+        "|:--|:--|--:|" + "--:|" * len(earlier) + "--:|--:|",
     ]
-    diffs: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    for (data, loss, seed), pair in sorted(by.items()):
-        if HELD_OUT not in pair or today not in pair:
-            continue
-        old, new = pair[HELD_OUT], pair[today]
-        diffs.setdefault((data, loss), []).append((new["jsd_held_out"], new["jsd"]))
+    groups: dict[tuple[str, str], list[list[float]]] = {}
+    for (data, loss, seed), runs in by.items():
+        new = runs[today]
+        values = [runs[e]["jsd"] if e in runs else float("nan") for e in earlier]
+        last = next((v for v in reversed(values) if not np.isnan(v)), float("nan"))
+        groups.setdefault((data, loss), []).append([*values, new["jsd"], new["jsd"] - last])
+        cells = " | ".join("—" if np.isnan(v) else f"{v:.4f}" for v in values)
         lines.append(
-            f"| {data} | {loss} | {seed} | {old['jsd']:.4f} | {new['jsd_held_out']:.4f} | {new['jsd']:.4f} | "
-            f"{new['jsd'] - new['jsd_held_out']:+.4f} | [{new['jsd_ci_low']:.4f}, {new['jsd_ci_high']:.4f}] |"
+            f"| {data} | {loss} | {seed} | {cells} | **{new['jsd']:.4f}** "
+            f"[{new['jsd_ci_low']:.4f}, {new['jsd_ci_high']:.4f}] | {new['jsd'] - last:+.4f} |"
         )
-    for (data, loss), values in diffs.items():
-        held, est = np.array(values).T
+    for (data, loss), table in groups.items():
+        cols = np.array(table)
+        means = " | ".join("—" if np.isnan(c).all() else f"{np.nanmean(c):.4f}" for c in cols[:, :-2].T)
         lines.append(
-            f"| **{data} {loss}, mean of {len(held)}** | | | | {held.mean():.4f} | **{est.mean():.4f}** | "
-            f"{(est - held).mean():+.4f} | worst {est.max():.4f} |"
+            f"| **{data} {loss}, mean of {len(cols)}** | | | {means} | **{cols[:, -2].mean():.4f}** "
+            f"(worst {cols[:, -2].max():.4f}) | {np.nanmean(cols[:, -1]):+.4f} |"
         )
     return "\n".join(lines)
 

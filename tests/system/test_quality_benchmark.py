@@ -134,3 +134,29 @@ def test_paired_refuses_one_side_twice_or_an_unknown_loss():
         assert proc.returncode == 2
         assert "two different CONFIG or CONFIG:LOSS (LOSS: ns or mm)" in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_estimators_table_puts_each_seed_under_every_estimator_it_was_recorded_with(gan_quality, monkeypatch):
+    current = gan_quality._current()
+    named = gan_quality._estimator(gan_quality._config("ring8", "ns", 0))
+
+    def row(seed, jsd, **extra):
+        run = {"config": current["ns"], "data": "ring8", "loss": "ns", "seed": seed, "jsd": jsd}
+        return {**run, "jsd_ci_low": jsd - 0.01, "jsd_ci_high": jsd + 0.01, **extra}
+
+    rows = [
+        row(0, 0.010),  # held-out estimate (no jsd_held_out)
+        row(0, 0.015, jsd_held_out=0.010),  # the first all-samples critic
+        row(0, 0.013, jsd_held_out=0.011, jsd_estimator=named),
+        row(1, 0.020, jsd_held_out=0.018),
+        row(1, 0.024, jsd_held_out=0.019, jsd_estimator=named),
+        row(2, 0.030),  # not evaluated by today's estimator: not listed
+    ]
+    monkeypatch.setattr(gan_quality, "_rows", lambda: rows)
+    out = gan_quality.estimators().splitlines()
+    assert out[0].startswith("Estimators: (1) held-out; (2) all samples; critic batch 512, hidden 64")
+    assert out[4:] == [
+        "| ring8 | ns | 0 | 0.0100 | 0.0150 | **0.0130** [0.0030, 0.0230] | -0.0020 |",
+        "| ring8 | ns | 1 | — | 0.0200 | **0.0240** [0.0140, 0.0340] | +0.0040 |",
+        "| **ring8 ns, mean of 2** | | | 0.0100 | 0.0175 | **0.0185** (worst 0.0240) | +0.0010 |",
+    ]
