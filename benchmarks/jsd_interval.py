@@ -3,8 +3,9 @@
     OMP_NUM_THREADS=1 python benchmarks/jsd_interval.py            # → benchmarks/results/jsd_interval.jsonl
     OMP_NUM_THREADS=1 python benchmarks/jsd_interval.py --seeds 6 --cases a,b   # more draws, some cases;
                                                                     # draws already recorded are kept, not rerun
-    python benchmarks/jsd_interval.py --summary                     # coverage and width of each candidate high
+    python benchmarks/jsd_interval.py --summary [--estimator NAME]  # coverage and width of each candidate high
                                                                     # end, the error of each point estimate
+                                                                    # (rows are kept per critic: gan_core.jsd.ESTIMATOR)
 
 Refits `estimate_jsd`'s critic exactly as it does (same seeds, same splits, the draws of
 `jsd_accuracy.py`) on every development case and records the same critic's value on its
@@ -25,6 +26,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's gan_core, whichever is installed
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from rows import FIRST_ALL_SAMPLES  # noqa: E402
+
 from gan_core import jsd as J  # noqa: E402
 from gan_core.jsd_cases import all_cases  # noqa: E402
 
@@ -48,7 +52,7 @@ def refit(x, y, seed: int):
 
 
 def measure(seeds: int = 3, n: int = 20_000, cases: set[str] | None = None) -> None:
-    done = {(r["case"], r["seed"]) for r in _rows()}
+    done = {(r["case"], r["seed"]) for r in _rows(J.ESTIMATOR)}
     for name, case in all_cases().items():
         if case.split != "development" or (cases and name not in cases):
             continue
@@ -62,6 +66,7 @@ def measure(seeds: int = 3, n: int = 20_000, cases: set[str] | None = None) -> N
             row = {
                 "case": name,
                 "seed": seed,
+                "jsd_estimator": J.ESTIMATOR,
                 "truth": TRUTH[name]["jsd"],
                 "score": score.unclipped,
                 "se": score.stderr,
@@ -108,8 +113,13 @@ def _high(r: dict, seen: str) -> float:
     return max(r["score"], r[seen]) + Z * r["se"] + BOUND_COST
 
 
-def _rows() -> list[dict]:
-    return [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+def _rows(estimator: str | None = None) -> list[dict]:
+    """The recorded draws of `estimator`'s critic (all, if None); rows made before the critic
+    was named are the width-64 critic's (benchmarks/rows.py)."""
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+    for r in rows:
+        r.setdefault("jsd_estimator", FIRST_ALL_SAMPLES)
+    return [r for r in rows if estimator in (None, r["jsd_estimator"])]
 
 
 POINTS = {  # point estimates from the same critic
@@ -120,8 +130,12 @@ POINTS = {  # point estimates from the same critic
 }
 
 
-def summary() -> None:
-    rows = _rows()
+def summary(estimator: str = J.ESTIMATOR) -> None:
+    rows = _rows(estimator)
+    if not rows:
+        recorded = sorted({r["jsd_estimator"] for r in _rows()})
+        sys.exit(f"no draws recorded with the critic '{estimator}'; recorded: {recorded} (--estimator NAME)")
+    print(f"critic: {estimator}")
     clip = lambda v: min(max(v, 0.0), math.log(2))  # noqa: E731
     print(
         f"{len(rows)} development draws\n\n| interval | coverage | mean width | all-samples estimate outside | misses (error of the estimate) |\n|:--|--:|--:|--:|:--|"
@@ -154,5 +168,6 @@ if __name__ == "__main__":
     ap.add_argument("--summary", action="store_true")
     ap.add_argument("--seeds", type=int, default=3, help="sample draws per case (jsd_accuracy.py's first ones)")
     ap.add_argument("--cases", default="", help="comma-separated development cases (default: all)")
+    ap.add_argument("--estimator", default=J.ESTIMATOR, help="--summary of this critic's draws (default: today's)")
     args = ap.parse_args()
-    summary() if args.summary else measure(args.seeds, cases=set(filter(None, args.cases.split(","))))
+    summary(args.estimator) if args.summary else measure(args.seeds, cases=set(filter(None, args.cases.split(","))))
