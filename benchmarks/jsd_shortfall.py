@@ -46,7 +46,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     lines = [
-        f"n = {args.n} per side, draws 0-{args.seeds - 1} (jsd_accuracy.py's), one thread, {time.strftime('%Y-%m-%d')}. "
+        f"n = {args.n} per side, draws 0-{args.seeds - 1} (jsd_accuracy.py's), critic '{J.ESTIMATOR}', one thread, "
+        f"{time.strftime('%Y-%m-%d')}. "
         "Shortfall: the critic's held-out value minus D*'s on the same held-out samples; optimism: its in-sample "
         "value minus D*'s on the same fit + select samples.",
         "",
