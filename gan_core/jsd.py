@@ -23,7 +23,8 @@ a side. The same critic's value on the samples it was fitted on and selected by 
 overfitting, by less (0.0014 there) but on 70 % of the samples, so pooled the two nearly
 cancel (benchmarks/jsd_shortfall.py). The **point estimate is the critic's value on all
 samples** (held-out and fitted, weighted by their counts): on the 13 development cases (78 draws) its largest error was
-0.0057 nats against the held-out value's 0.0132, with no overall lean (BENCHMARKS.md). It is
+0.0057 nats against the held-out value's 0.0132, with no overall lean (BENCHMARKS.md; chosen
+with 64-wide candidates, now 40: CriticSettings). It is
 no longer a lower bound by construction; `held_out` keeps the held-out value and
 `lower_bound` the bound that holds whatever the critic.
 
