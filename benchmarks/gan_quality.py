@@ -139,13 +139,18 @@ def _current(sets: tuple[str, ...] = ()) -> dict[str, str]:
 def _estimator(cfg) -> str:
     """The name of the estimator that evaluates a run of `cfg` (rows.estimator): a run recorded
     under another is rerun, and the summary shows only today's."""
-    from gan_core.jsd import CriticSettings, estimator_name
+    from gan_core.evaluate import jsd_estimator
 
-    return estimator_name(CriticSettings(steps=cfg.evaluate.jsd_steps))
+    return jsd_estimator(cfg)
+
+
+def _today(sets: tuple[str, ...] = ()) -> str:
+    """The estimator of today's defaults plus `sets` (any dataset, loss and seed: the same)."""
+    return _estimator(_config("ring8", "ns", 0, sets))
 
 
 def _done(current: dict[str, str], sets: tuple[str, ...] = ()) -> set[tuple[str, str, int]]:
-    today = _estimator(_config("ring8", "ns", 0, sets))
+    today = _today(sets)
     return {
         (r["data"], r["loss"], int(r["seed"]))
         for r in _rows()
@@ -158,7 +163,7 @@ def summary(all_configs: bool = False, sets: tuple[str, ...] = ()) -> str:
 
     df = pd.DataFrame([{**r, "estimator": estimator(r), "jsd_held_out": held_out(r)} for r in _rows() if "jsd" in r])
     if not all_configs and not df.empty:
-        today = _estimator(_config("ring8", "ns", 0, sets))
+        today = _today(sets)
         df = df[(df["config"] == df["loss"].map(_current(sets))) & (df["estimator"] == today)]
     if df.empty:
         return f"no runs recorded with {'these settings' if sets else 'the current defaults'} and today's estimator"
@@ -286,7 +291,7 @@ def paired(new: str, old: str) -> str:
     import numpy as np
 
     sides = {_side(new): new, _side(old): old}
-    today = _estimator(_config("ring8", "ns", 0))
+    today = _today()
     rows = [r for r in _rows() if (r.get("config"), r.get("loss", "ns")) in sides and "jsd" in r]
     # Rows under different estimators compare by the held-out value, the one both have.
     same = len({estimator(r) for r in rows}) == 1
@@ -323,7 +328,7 @@ def estimators(sets: tuple[str, ...] = ()) -> str:
     minus the latest earlier one."""
     import numpy as np
 
-    current, today = _current(sets), _estimator(_config("ring8", "ns", 0, sets))
+    current, today = _current(sets), _today(sets)
     by: dict[tuple[str, str, int], dict[str, dict]] = {}
     for r in _rows():
         if "jsd" in r and r.get("config") == current.get(r["loss"]):

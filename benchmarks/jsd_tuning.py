@@ -35,8 +35,8 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
     from gan_core.callbacks import Callback
     from gan_core.config import load_config
     from gan_core.datasets import load_dataset
-    from gan_core.evaluate import evaluate_gan
-    from gan_core.jsd import CriticSettings, estimate_jsd, estimator_name
+    from gan_core.evaluate import evaluate_gan, jsd_estimator
+    from gan_core.jsd import estimate_jsd
     from gan_core.mode_metrics import mode_metrics
     from gan_core.train import fit_gan, sample
 
@@ -81,7 +81,7 @@ def main(label: str, data_name: str, seed: str, *pairs: str) -> None:
         "seed": cfg.seed,
         **changed,
         **eval_row(metrics),
-        "jsd_estimator": estimator_name(CriticSettings(steps=cfg.evaluate.jsd_steps)),
+        "jsd_estimator": jsd_estimator(cfg),
         **(
             {"g_noise_learned": [round(v, 4) for v in result.generator.log_noise.exp().tolist()]}
             if hasattr(result.generator, "log_noise")

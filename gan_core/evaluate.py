@@ -16,7 +16,7 @@ from torch import nn
 from gan_core.config import Config
 from gan_core.datasets import Dataset
 from gan_core.digit_metrics import digit_metrics, train_digit_classifier
-from gan_core.jsd import estimate_jsd
+from gan_core.jsd import CriticSettings, estimate_jsd, estimator_name
 from gan_core.mode_metrics import mode_metrics, mode_shape
 from gan_core.train import sample
 
@@ -56,6 +56,12 @@ class Evaluation(NamedTuple):
     metrics: dict
     shown: np.ndarray  # the n_metric_samples generated samples of the mode metrics and the scatter plot
     fake: np.ndarray  # the n_jsd generated samples the estimator scored (per-mode shape, zoom plot)
+
+
+def jsd_estimator(cfg: Config) -> str:
+    """The name of the estimator `evaluate_gan` scores a run of `cfg` with (its critic's steps
+    come from the config): the MLflow tag and benchmark rows keep it beside JSD̂."""
+    return estimator_name(CriticSettings(steps=cfg.evaluate.jsd_steps))
 
 
 def evaluate_gan(generator: nn.Module, data: Dataset, cfg: Config) -> Evaluation:

@@ -21,7 +21,7 @@ from gan_core.config import Config
 from gan_core.datasets import check_prepared, load_prepared
 from gan_core.errors import CheckpointError
 from gan_core.identity import identity_difference, run_identity
-from gan_core.jsd import CriticSettings, describe_interval, estimator_name
+from gan_core.jsd import describe_interval
 from gan_core.plots import curves_figure, mode_zoom_figure, note_figure, samples_figure, save_figure
 from gan_core.runtime import resolve_device, use_threads
 from tasks.common import progress_logger, retry_transient_only, run_logger, write_json
@@ -91,7 +91,7 @@ def _track(paths: Paths, cfg: Config, data, generator, metrics: dict, run_id: st
     c.set_tag(run_id, "data_md5", file_md5(paths.prepared))
     c.set_tag(run_id, "dataset", data.name)
     c.set_tag(run_id, "jsd_interval", describe_interval(cfg.evaluate.confidence))
-    c.set_tag(run_id, "jsd_estimator", estimator_name(CriticSettings(steps=cfg.evaluate.jsd_steps)))
+    c.set_tag(run_id, "jsd_estimator", gan_core.evaluate.jsd_estimator(cfg))
     for path in (paths.metrics, paths.samples_plot, paths.modes_plot, paths.curves):
         c.log_artifact(run_id, str(path))
     c.log_text(run_id, yaml.safe_dump(cfg.to_dict(), sort_keys=False), "config/resolved_params.yaml")
